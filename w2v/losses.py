@@ -1,0 +1,85 @@
+"""The skip-gram losses in plain numpy: the reference that the compiled kernels must match.
+
+MATH.md sections 5-7. Both losses share one interface over a batch of B (centre, outside) pairs:
+
+    cost, grad_v_c, (rows, grad_U_rows) = loss(v_c, outside, U, ...)
+
+    v_c      (B, d)  centre vectors, one row per pair (a word may appear in several rows)
+    outside  (B,)    outside word ids
+    U        (W, d)  outside vectors
+    cost             summed over the batch
+    grad_v_c (B, d)  gradient wrt each row of v_c
+    rows     (R,)    the distinct rows of U the batch touches, sorted
+    grad_U_rows (R, d) their gradients, accumulated when a word appears more than once
+
+Negative sampling takes its K negatives per pair as an argument, so the loss is a deterministic
+function of its inputs and can be checked by finite differences. Nothing here draws random
+numbers, reads files or updates parameters.
+"""
+import numpy as np
+
+from .functions import log_sigmoid, sigmoid, softmax
+
+
+def softmax_loss(v_c, outside, U):
+    """Full softmax over the vocabulary: J = -u_o·v_c + log Σ_w exp(u_w·v_c), per pair."""
+    v_c = np.atleast_2d(v_c)
+    outside = np.atleast_1d(outside)
+    rows = np.arange(len(outside))
+    scores = v_c @ U.T  # (B, d) @ (d, W) -> (B, W)
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_z = np.log(np.exp(shifted).sum(axis=1))  # (B,)
+    cost = float(np.sum(log_z - shifted[rows, outside]))
+    delta = softmax(scores)  # ŷ, (B, W)
+    delta[rows, outside] -= 1.0  # ŷ - y
+    grad_v_c = delta @ U  # (B, W) @ (W, d) -> (B, d)
+    grad_U = delta.T @ v_c  # (W, B) @ (B, d) -> (W, d): every row is touched
+    return cost, grad_v_c, (np.arange(U.shape[0]), grad_U)
+
+
+def neg_sampling_loss(v_c, outside, U, negatives):
+    """Negative sampling: J = -log σ(u_o·v_c) - Σ_k log σ(-u_k·v_c), per pair.
+
+    negatives: (B, K) word ids, one row of K negatives per pair.
+    """
+    v_c = np.atleast_2d(v_c)
+    outside = np.atleast_1d(outside)
+    negatives = np.atleast_2d(negatives)
+    targets = np.concatenate([outside[:, None], negatives], axis=1)  # (B, K+1): o, then k_1..k_K
+    sign = np.ones(targets.shape[1])
+    sign[1:] = -1.0  # label +1 for the outside word, -1 for the negatives
+    u = U[targets]  # (B, K+1, d)
+    scores = np.einsum("bkd,bd->bk", u, v_c)  # (B, K+1)
+    cost = float(-np.sum(log_sigmoid(sign * scores)))
+    g = sigmoid(scores) - (sign > 0)  # σ(s) - 1 for o, σ(s) for each k: (B, K+1)
+    grad_v_c = np.einsum("bk,bkd->bd", g, u)  # (B, d)
+    contributions = g[:, :, None] * v_c[:, None, :]  # (B, K+1, d)
+    rows, where = np.unique(targets.ravel(), return_inverse=True)
+    grad_U_rows = np.zeros((len(rows), U.shape[1]), dtype=np.result_type(U, v_c))
+    np.add.at(grad_U_rows, where, contributions.reshape(-1, U.shape[1]))
+    return cost, grad_v_c, (rows, grad_U_rows)
+
+
+def window_loss(V, U, centre, outside, negatives=None):
+    """Skip-gram over one window: J = Σ_j J(v_c, w_{t+j}, U), MATH.md section 7.
+
+    centre: the centre word id; outside: (n,) the ids of its context words; negatives: None for
+    the full softmax, else (n, K), one row per context word. Returns (cost, dV, dU) with dV and
+    dU dense (W, d): for checking, not for training.
+    """
+    outside = np.asarray(outside)
+    v_c = np.repeat(V[centre][None, :], len(outside), axis=0)  # (n, d)
+    if negatives is None:
+        cost, grad_v_c, (rows, grad_rows) = softmax_loss(v_c, outside, U)
+    else:
+        cost, grad_v_c, (rows, grad_rows) = neg_sampling_loss(v_c, outside, U, negatives)
+    dV = np.zeros_like(V)
+    dV[centre] = grad_v_c.sum(axis=0)  # the centre vector serves every pair: gradients add up
+    return cost, dV, densify(U.shape, rows, grad_rows)
+
+
+def densify(shape, rows, grad_rows):
+    """The (rows, grads) form of a row-sparse gradient as a dense array of the given shape."""
+    dense = np.zeros(shape, dtype=grad_rows.dtype)
+    dense[rows] = grad_rows
+    return dense
