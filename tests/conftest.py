@@ -25,3 +25,28 @@ def assert_one_line_error(proc, code=None):
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, proc.stderr
     return lines[0]
+
+
+@pytest.fixture(autouse=True)
+def w2v_home(tmp_path_factory, monkeypatch):
+    """Every test gets its own cache directory: nothing is written under ~/.cache."""
+    home = tmp_path_factory.mktemp("w2v_home")
+    monkeypatch.setenv("W2V_HOME", str(home))
+    return home
+
+
+def planted_corpus(path, groups=6, members=5, sentences=6000, seed=0):
+    """A corpus whose answer is known: words of one group fill the same sentence frames.
+
+    Group g's members (g0_m0, g0_m1, ...) only ever appear between group g's frame words, so a
+    member's nearest neighbours should be the other members of its group. Returns the groups.
+    """
+    rng = np.random.default_rng(seed)
+    group_words = [[f"g{g}m{m}" for m in range(members)] for g in range(groups)]
+    frames = [[f"f{g}x{j}" for j in range(4)] for g in range(groups)]
+    with open(path, "w") as f:
+        for _ in range(sentences):
+            g = rng.integers(groups)
+            left, right = rng.permutation(frames[g])[:2], rng.permutation(frames[g])[:2]
+            f.write(" ".join([*left, group_words[g][rng.integers(members)], *right]) + "\n")
+    return group_words

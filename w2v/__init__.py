@@ -1,4 +1,11 @@
-"""w2v: skip-gram word vectors with full softmax or negative sampling."""
-from .errors import W2VError
+"""w2v: skip-gram word vectors with full softmax or negative sampling.
 
-__all__ = ["W2VError"]
+    from w2v import TrainConfig, train
+    vectors = train(TrainConfig(corpus="my.txt", out="my.bin"))
+"""
+from .config import TrainConfig
+from .errors import W2VError
+from .train import TrainingInterrupted, train
+from .vectors import Vectors
+
+__all__ = ["TrainConfig", "train", "TrainingInterrupted", "Vectors", "W2VError"]

@@ -4,11 +4,14 @@ It parses options, calls the library and prints. Results go to stdout, progress 
 stderr. Every user error, from Click or from the library (W2VError), becomes one line on stderr
 and a non-zero exit: 2 for bad usage, 1 for everything else.
 """
+import dataclasses
 import json
 import sys
+import typing
 
 import click
 
+from .config import TrainConfig
 from .errors import W2VError
 
 
@@ -44,6 +47,45 @@ def gradcheck(seed, dim, vocab, max_coords, as_json):
             click.echo(f"{r.name:<{width}}  {r.coords:>6}  {r.max_rel_error:>11.2e}  {verdict}")
     if not all(r.passed for r in results):
         sys.exit(1)
+
+
+def config_options(fn):
+    """Add one Click option per TrainConfig field, with its default, help and bounds."""
+    for f in reversed(dataclasses.fields(TrainConfig)):
+        meta = f.metadata
+        if not meta["cli"]:
+            continue
+        name = f.name.replace("_", "-")
+        if meta["flag"]:
+            fn = click.option(f"--{meta['flag']}/--no-{meta['flag']}", f.name, default=f.default,
+                              show_default=True, help=meta["help"])(fn)
+            continue
+        kind = typing.get_args(f.type)[0] if typing.get_origin(f.type) is typing.Union else f.type
+        if meta["choices"]:
+            ptype = click.Choice(meta["choices"])
+        elif kind is int:
+            ptype = click.INT if meta["min"] is None else click.IntRange(min=meta["min"])
+        elif kind is float:
+            ptype = click.FLOAT if meta["min"] is None else click.FloatRange(min=meta["min"])
+        else:
+            ptype = click.STRING
+        fn = click.option(f"--{name}", f.name, type=ptype, default=f.default,
+                          show_default=f.default is not None, help=meta["help"])(fn)
+    return fn
+
+
+@cli.command()
+@config_options
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or messages.")
+def train(quiet, **settings):
+    """Train skip-gram vectors on a corpus and save them."""
+    from .train import TrainingInterrupted, train as train_vectors
+
+    try:
+        train_vectors(TrainConfig(**settings), quiet=quiet)
+    except TrainingInterrupted as e:
+        click.echo(f"w2v: {e}", err=True)
+        sys.exit(130)
 
 
 def main(argv=None):

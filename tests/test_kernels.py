@@ -1,0 +1,146 @@
+"""The compiled kernels against the plain-numpy reference (w2v/losses.py), on identical inputs."""
+import numpy as np
+import pytest
+from numba import njit
+
+from w2v import kernels, losses
+from w2v.functions import log_sigmoid, sigmoid
+from w2v.sampler import NegativeSampler
+from w2v.steps import softmax_batch_
+
+
+def _matrices(rng, W=20, d=8):
+    V = rng.normal(0, 0.5, (W, d)).astype(np.float32)
+    U = rng.normal(0, 0.5, (W, d)).astype(np.float32)
+    return V, U
+
+
+def _reference_step(V, U, inputs, output, negatives, alpha):
+    """One SGD step of neg_sampling_loss on the pairs (V[inputs[a]], output), in float64."""
+    V64, U64 = V.astype(np.float64), U.astype(np.float64)
+    n = len(inputs)
+    cost, grad_v, (rows, grad_rows) = losses.neg_sampling_loss(
+        V64[inputs], np.full(n, output), U64, np.tile(negatives, (n, 1)))
+    np.add.at(V64, inputs, -alpha * grad_v)
+    U64[rows] -= alpha * grad_rows
+    return cost, V64, U64
+
+
+@pytest.mark.parametrize("inputs, targets", [
+    ([3, 5, 7, 9], [2, 11, 12, 13, 14]),
+    ([3, 5, 3, 7], [2, 9, 11, 9]),  # a context word twice, a negative drawn twice
+    ([4], [0, 1]),
+])
+def test_window_update_is_one_step_of_the_reference_loss(rng, inputs, targets):
+    V, U = _matrices(rng)
+    alpha = 0.1
+    inputs, targets = np.array(inputs, np.int32), np.array(targets, np.int32)
+    cost_ref, V_ref, U_ref = _reference_step(V, U, inputs, targets[0], targets[1:], alpha)
+    grad_in, G = np.zeros((10, V.shape[1]), np.float32), np.zeros((10, 6), np.float32)
+    cost = kernels.window_update(V, U, inputs, len(inputs), targets, len(targets), np.float32(alpha),
+                                 grad_in, G)
+    assert cost == pytest.approx(cost_ref, rel=1e-5)
+    np.testing.assert_allclose(V, V_ref, atol=1e-6)
+    np.testing.assert_allclose(U, U_ref, atol=1e-6)
+
+
+def test_pair_update_is_one_step_of_the_reference_loss(rng):
+    V, U = _matrices(rng)
+    targets = np.array([6, 1, 2, 3, 4, 5], np.int32)
+    cost_ref, V_ref, U_ref = _reference_step(V, U, np.array([9]), targets[0], targets[1:], 0.05)
+    cost = kernels.pair_update(V, U, 9, targets, len(targets), np.float32(0.05),
+                               np.zeros(V.shape[1], np.float32))
+    assert cost == pytest.approx(cost_ref, rel=1e-5)
+    np.testing.assert_allclose(V, V_ref, atol=1e-6)
+    np.testing.assert_allclose(U, U_ref, atol=1e-6)
+
+
+@njit
+def _table_values(x):
+    s = np.empty_like(x)
+    nls = np.empty_like(x)
+    for i in range(x.shape[0]):
+        s[i] = kernels._sigmoid(x[i])
+        nls[i] = kernels._neg_log_sigmoid(x[i])
+    return s, nls
+
+
+def test_sigmoid_tables_match_the_exact_functions():
+    x = np.concatenate([np.linspace(-30, 30, 100_001), [-1e4, -16.0, 16.0, 1e4]]).astype(np.float32)
+    s, nls = _table_values(x)
+    exact = x.astype(np.float64)
+    np.testing.assert_allclose(s, sigmoid(exact), atol=5e-7)
+    np.testing.assert_allclose(nls, -log_sigmoid(exact), atol=1e-6, rtol=1e-6)
+
+
+def test_softmax_batch_is_one_step_of_the_reference_loss(rng):
+    V, U = _matrices(rng, W=15)
+    inputs, outputs = np.array([1, 4, 1, 7], np.int32), np.array([3, 3, 0, 14], np.int32)
+    V64, U64 = V.astype(np.float64), U.astype(np.float64)
+    cost_ref, grad_v, (rows, grad_U) = losses.softmax_loss(V64[inputs], outputs, U64)
+    np.add.at(V64, inputs, -0.2 * grad_v)
+    U64[rows] -= 0.2 * grad_U
+    cost = softmax_batch_(V, U, inputs, outputs, 0.2)
+    assert cost == pytest.approx(cost_ref, rel=1e-5)
+    np.testing.assert_allclose(V, V64, atol=1e-6)
+    np.testing.assert_allclose(U, U64, atol=1e-6)
+
+
+END = 0xFFFFFFFF
+
+
+def test_prepare_chunk_drops_unknown_words_and_marks_sentences():
+    raw = np.array([0, 5, 1, END, END, 2, END, 5, END], np.uint32)
+    remap = np.array([0, 1, 2, -1, -1, -1], np.int32)  # ids 3.. are not in the vocabulary
+    sen, _ = kernels.prepare_chunk(raw, remap, np.ones(3, np.float32), np.uint64(1))
+    assert sen.tolist() == [0, 1, -1, 2, -1]
+
+
+def test_prepare_chunk_subsamples_at_the_keep_probability():
+    raw = np.tile(np.array([0, 1, 2], np.uint32), 100_000)
+    keep = np.array([0.25, 1.0, 0.0], np.float32)
+    sen, _ = kernels.prepare_chunk(raw, np.arange(3, dtype=np.int32), keep, np.uint64(7))
+    counts = np.bincount(sen, minlength=3)
+    assert counts[1] == 100_000 and counts[2] == 0
+    assert counts[0] / 100_000 == pytest.approx(0.25, abs=0.01)
+
+
+def test_skipgram_pairs_stay_inside_sentences():
+    sen = np.array([0, 1, 2, -1, 3, 4], np.int32)
+    inputs, outputs, _ = kernels.skipgram_pairs(sen, 1, np.uint64(3))
+    assert sorted(zip(outputs.tolist(), inputs.tolist())) == [(0, 1), (1, 0), (1, 2), (2, 1), (3, 4),
+                                                              (4, 3)]
+    inputs, outputs, _ = kernels.skipgram_pairs(sen, 5, np.uint64(3))
+    for i, o in zip(inputs, outputs):
+        assert (i <= 2) == (o <= 2)  # never across the sentence break
+
+
+def test_dynamic_window_radius_is_uniform():
+    sen = np.zeros(100_003, np.int32)  # one long sentence: each centre has 2b pairs
+    inputs, _, _ = kernels.skipgram_pairs(sen, 4, np.uint64(11))
+    assert len(inputs) / len(sen) == pytest.approx(2 * 2.5, rel=0.01)  # E[2b] = 2 · (1+4)/2
+
+
+def test_negative_sampler_draws_count_to_the_three_quarters():
+    counts = np.array([1000, 300, 50, 10, 1, 1])
+    sampler = NegativeSampler(counts)
+    expected = counts ** 0.75 / np.sum(counts ** 0.75)
+    np.testing.assert_allclose(sampler.p, expected)
+    freq = np.bincount(sampler.draw(400_000, seed=5), minlength=len(counts)) / 400_000
+    np.testing.assert_allclose(freq, expected, atol=0.004)
+
+
+def test_neg_chunk_trains_every_pair_and_lowers_the_cost(rng):
+    V, U = _matrices(rng, W=6, d=4)
+    V *= 0.1
+    U[:] = 0
+    sampler = NegativeSampler(np.ones(6))
+    sen = np.tile(np.array([0, 1, 2, -1, 3, 4, 5, -1], np.int32), 200)
+    for shared in (True, False):
+        costs = []
+        for _ in range(3):
+            cost, pairs, _ = kernels.neg_chunk(sen, V, U, sampler.prob, sampler.alias, 1, 3, shared,
+                                               np.float32(0.05), np.uint64(2))
+            costs.append(cost / pairs)
+        assert pairs == 200 * 8  # window 1: each 3-word sentence has 4 pairs
+        assert costs[0] > costs[1] > costs[2]

@@ -1,0 +1,260 @@
+"""Corpus reading: text files to a cached stream of token ids.
+
+A corpus is a text file, a `.gz` or `.bz2` file, or a directory of such files (read in name order).
+It is streamed in blocks, never held in memory whole: a 100 MB line costs a few MB. A newline ends a
+sentence; longer lines are cut into pieces of MAX_SENTENCE tokens, all kept (gensim drops what is
+past 10,000). Tokens are whitespace-split and lowercased (`space`, as the C tool and gensim do), or
+runs of Unicode letters (`words`). Bytes that are not UTF-8 are replaced and counted.
+
+One pass over the text assigns every distinct token an id and writes the ids, as uint32 with
+SENTENCE_END between sentences, to a cache file that later epochs and later runs memory-map.
+The ids index the full vocabulary sorted by count then word, so any --min-count or --max-vocab is
+a prefix of it and the cache does not depend on them.
+
+This module knows nothing of training or of downloading.
+"""
+import bz2
+import codecs
+import gzip
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import W2VError
+
+SENTENCE_END = np.uint32(0xFFFFFFFF)
+MAX_SENTENCE = 10_000
+BLOCK_BYTES = 1 << 20
+CACHE_VERSION = 1
+TOKENIZERS = ("space", "words")
+_LETTER_RUNS = re.compile(r"[^\W\d_]+")
+
+
+def default_home():
+    """$W2V_HOME, else the platform cache directory (~/.cache/w2v on Linux)."""
+    home = os.environ.get("W2V_HOME")
+    if home:
+        return home
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "w2v")
+
+
+def corpus_files(path):
+    """The files a corpus path stands for, in reading order."""
+    if os.path.isdir(path):
+        names = sorted(n for n in os.listdir(path) if not n.startswith("."))
+        files = [os.path.join(path, n) for n in names if os.path.isfile(os.path.join(path, n))]
+        if not files:
+            raise W2VError(f"corpus directory {path} holds no files")
+        return files
+    if not os.path.exists(path):
+        raise W2VError(f"corpus not found: {path}")
+    return [path]
+
+
+def _open_binary(path):
+    if path.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if path.endswith(".bz2"):
+        return bz2.open(path, "rb")
+    return open(path, "rb")
+
+
+class _ReplacementCounter:
+    """A codec error handler that replaces undecodable bytes with U+FFFD and counts them."""
+
+    def __init__(self):
+        self.count = 0
+        self.name = f"w2v-replace-{id(self)}"
+        codecs.register_error(self.name, self)
+
+    def __call__(self, error):
+        self.count += error.end - error.start
+        return "\ufffd", error.end
+
+
+def _blocks(path, decoder):
+    """Decoded text blocks of a file; raises W2VError for binary or unreadable files."""
+    try:
+        with _open_binary(path) as f:
+            first = True
+            while True:
+                raw = f.read(BLOCK_BYTES)
+                if first and b"\0" in raw[:8192]:
+                    raise W2VError(f"{path} looks like a binary file, not text")
+                first = False
+                if not raw:
+                    tail = decoder.decode(b"", final=True)
+                    if tail:
+                        yield tail
+                    return
+                yield decoder.decode(raw)
+    except (OSError, EOFError, ValueError) as e:  # gzip.BadGzipFile is an OSError
+        raise W2VError(f"cannot read {path}: {e}") from None
+
+
+def sentences(paths, tokens="space", stats=None):
+    """Yield sentences (lists of tokens, at most MAX_SENTENCE long) from the given files.
+
+    stats, if given, is a dict that receives `replaced_bytes` and `lines`.
+    """
+    if tokens not in TOKENIZERS:
+        raise W2VError(f"unknown tokenizer {tokens!r}: choose one of {', '.join(TOKENIZERS)}")
+    split = str.split if tokens == "space" else _LETTER_RUNS.findall
+    counter = _ReplacementCounter()
+    lines = 0
+    for path in paths:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors=counter.name)
+        carry, sentence = "", []
+        for block in _blocks(path, decoder):
+            text = carry + block
+            cut = text.rfind("\n")
+            if cut < 0:
+                # no newline yet (text8 is one 100 MB line): keep the possibly broken last token
+                space = max(text.rfind(" "), text.rfind("\t"))
+                if space < 0:
+                    carry = text
+                    continue
+                sentence.extend(split(text[:space].lower()))
+                carry = text[space:]
+                while len(sentence) >= MAX_SENTENCE:
+                    yield sentence[:MAX_SENTENCE]
+                    sentence = sentence[MAX_SENTENCE:]
+                continue
+            carry = text[cut + 1:]
+            for line in text[:cut].split("\n"):
+                lines += 1
+                sentence.extend(split(line.lower()))
+                while len(sentence) > MAX_SENTENCE:
+                    yield sentence[:MAX_SENTENCE]
+                    sentence = sentence[MAX_SENTENCE:]
+                if sentence:
+                    yield sentence
+                sentence = []
+        sentence.extend(split(carry.lower()))
+        if carry.strip():
+            lines += 1
+        while sentence:
+            yield sentence[:MAX_SENTENCE]
+            sentence = sentence[MAX_SENTENCE:]
+    if stats is not None:
+        stats["replaced_bytes"] = counter.count
+        stats["lines"] = lines
+
+
+@dataclass
+class TokenStream:
+    """A corpus as token ids over its full vocabulary (sorted by count, then word)."""
+    ids: np.ndarray  # (N,) uint32 memory map; SENTENCE_END between sentences
+    words: list  # the full vocabulary
+    counts: np.ndarray  # (len(words),) int64
+    tokens: int  # corpus tokens (N less the sentence ends)
+    replaced_bytes: int
+    key: str  # identifies the corpus and tokenizer: the cache entry's name
+
+
+def _cache_key(paths, tokens):
+    h = hashlib.sha256(f"v{CACHE_VERSION} {tokens}".encode())
+    for p in paths:
+        st = os.stat(p)
+        h.update(f"\n{os.path.abspath(p)} {st.st_size} {st.st_mtime_ns}".encode())
+    return h.hexdigest()[:24]
+
+
+def load_stream(path, tokens="space", cache_dir=None, progress=None):
+    """The corpus at `path` as a TokenStream, read from the cache or built into it.
+
+    progress: an optional callable taking the number of tokens read so far, for a progress bar.
+    """
+    paths = corpus_files(path)
+    key = _cache_key(paths, tokens)
+    cache_dir = cache_dir or os.path.join(default_home(), "ids")
+    entry = os.path.join(cache_dir, key)
+    if not os.path.exists(os.path.join(entry, "meta.json")):
+        _build_entry(paths, tokens, cache_dir, entry, progress)
+    with open(os.path.join(entry, "meta.json")) as f:
+        meta = json.load(f)
+    with open(os.path.join(entry, "vocab.txt"), encoding="utf-8") as f:
+        words = f.read().split("\n")[:-1]
+    counts = np.load(os.path.join(entry, "counts.npy"))
+    ids = np.load(os.path.join(entry, "ids.npy"), mmap_mode="r")
+    return TokenStream(ids, words, counts, meta["tokens"], meta["replaced_bytes"], key)
+
+
+def _build_entry(paths, tokens, cache_dir, entry, progress):
+    os.makedirs(cache_dir, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".build-", dir=cache_dir)
+    try:
+        stats = {}
+        index = {}  # word -> id in order of first appearance
+        n = 0
+        raw_path = os.path.join(tmp, "raw.u32")
+        with open(raw_path, "wb") as out:
+            for sentence in sentences(paths, tokens, stats):
+                ids = [index.setdefault(w, len(index)) for w in sentence]
+                ids.append(SENTENCE_END)
+                out.write(np.array(ids, dtype=np.uint32).tobytes())
+                n += len(ids)
+                if progress is not None:
+                    progress(len(sentence))
+        if not index:
+            raise W2VError(f"corpus {paths[0] if len(paths) == 1 else os.path.dirname(paths[0])} "
+                           "holds no tokens")
+        raw = np.memmap(raw_path, dtype=np.uint32, mode="r", shape=(n,))
+        words = np.array(list(index), dtype=object)
+        counts = np.zeros(len(words), dtype=np.int64)
+        for start in range(0, n, 1 << 24):
+            block = raw[start:start + (1 << 24)]
+            counts += np.bincount(block[block != SENTENCE_END], minlength=len(words))
+        order = sorted(range(len(words)), key=lambda i: (-counts[i], words[i]))
+        rank = np.empty(len(words) + 1, dtype=np.uint32)
+        rank[np.array(order)] = np.arange(len(words), dtype=np.uint32)
+        rank[-1] = SENTENCE_END  # SENTENCE_END wraps to index -1 below
+        ids = np.lib.format.open_memmap(os.path.join(tmp, "ids.npy"), mode="w+", dtype=np.uint32,
+                                        shape=(n,))
+        for start in range(0, n, 1 << 24):
+            block = raw[start:start + (1 << 24)].astype(np.int64)
+            block[block == SENTENCE_END] = -1
+            ids[start:start + len(block)] = rank[block]
+        ids.flush()
+        del ids, raw
+        os.remove(raw_path)
+        np.save(os.path.join(tmp, "counts.npy"), counts[order])
+        with open(os.path.join(tmp, "vocab.txt"), "w", encoding="utf-8") as f:
+            f.writelines(f"{words[i]}\n" for i in order)
+        meta = {"version": CACHE_VERSION, "files": [os.path.abspath(p) for p in paths],
+                "tokenizer": tokens, "tokens": int(counts.sum()), "lines": stats["lines"],
+                "replaced_bytes": stats["replaced_bytes"]}
+        with open(os.path.join(tmp, "meta.json"), "w") as f:
+            json.dump(meta, f, indent=1)
+        try:
+            os.rename(tmp, entry)
+        except OSError:  # another run built the same entry meanwhile
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def chunk_bounds(ids, chunk_tokens):
+    """Split the id stream into chunks of about chunk_tokens, ending at sentence ends.
+
+    Returns (starts, ends, tokens) arrays: chunk i is ids[starts[i]:ends[i]] and holds
+    tokens[i] corpus tokens.
+    """
+    n = len(ids)
+    ends_at = np.flatnonzero(np.asarray(ids) == SENTENCE_END) + 1  # a sentence ends before each
+    targets = np.arange(chunk_tokens, n, chunk_tokens)
+    cuts = np.unique(ends_at[np.minimum(np.searchsorted(ends_at, targets), len(ends_at) - 1)])
+    bounds = np.concatenate([[0], cuts[cuts < n], [n]]).astype(np.int64)
+    starts, ends = bounds[:-1], bounds[1:]
+    sentence_ends = np.searchsorted(ends_at, ends, side="right") - np.searchsorted(ends_at, starts,
+                                                                                    side="right")
+    return starts, ends, (ends - starts) - sentence_ends
+

@@ -1,0 +1,335 @@
+"""Compiled training kernels (numba): everything that runs once per word or per window.
+
+The SGD loop in Python hands these a chunk of token ids; no Python code runs per word. Each
+kernel releases the GIL (`nogil`), so threads can train on different chunks at once (Hogwild:
+V and U are shared and updated without locks). The plain-numpy reference for what a window
+update must compute is w2v/losses.py; tests/test_kernels.py checks the kernels against it.
+
+Naming, after ../shared/MATH.md and the C tool: a pair is (input word, output word); the input
+word's row of V is v_c, the output word's row of U is u_o. For each position t of a sentence
+with a dynamic window of radius b, the inputs are the context words w_{t-b..t+b} (t itself
+excluded) and the output is the centre word w_t, as in word2vec.c's skip-gram: summed over the
+corpus this is the same set of pairs as centre-predicts-context.
+
+Random numbers come from a 64-bit linear congruential generator whose state is passed in and
+returned, so that a chunk's result depends only on its seed.
+"""
+import numpy as np
+from numba import njit
+
+SENTENCE_BREAK = -1  # in a prepared chunk: sentences are separated by -1
+
+_MULT = np.uint64(6364136223846793005)
+_INC = np.uint64(1442695040888963407)
+_SHIFT32 = np.uint64(32)
+_SHIFT40 = np.uint64(40)
+_TO_UNIT = np.float32(1.0 / (1 << 24))
+
+
+@njit(inline="always")
+def _lcg(state):
+    return state * _MULT + _INC
+
+
+@njit(inline="always")
+def _below(state, n):
+    """An integer in [0, n) from the high 32 bits of the state (multiply-shift, no division)."""
+    return np.int64(((state >> _SHIFT32) * np.uint64(n)) >> _SHIFT32)
+
+
+@njit(inline="always")
+def _unit(state):
+    """A float32 in [0, 1) from the high 24 bits of the state."""
+    return np.float32(state >> _SHIFT40) * _TO_UNIT
+
+
+@njit(inline="always")
+def _draw(state, alias_prob, alias_idx):
+    """One draw from the alias table (Vose): a bucket uniformly, then it or its alias."""
+    state = _lcg(state)
+    r = _below(state, alias_prob.shape[0])
+    state = _lcg(state)
+    if _unit(state) >= alias_prob[r]:
+        r = alias_idx[r]
+    return r, state
+
+
+# σ(x) and -log σ(x) as tables on [-TABLE_MAX, TABLE_MAX], read with linear interpolation: a few
+# flops instead of exp and log per score (the cost's log1p(exp) alone took 40% of the time).
+# Interpolation error h²/8 · max|f''| (h = 2·TABLE_MAX/TABLE_SIZE) plus float32 rounding: below
+# 5e-7 for σ and 1e-6 for -log σ; past the ends σ is 0 or 1 and -log σ is 0 or -x, within 1e-7.
+TABLE_MAX = 16.0
+TABLE_SIZE = 8192
+_GRID = np.linspace(-TABLE_MAX, TABLE_MAX, TABLE_SIZE + 1)
+SIGMOID_TABLE = (1.0 / (1.0 + np.exp(-_GRID))).astype(np.float32)
+NEG_LOG_SIGMOID_TABLE = (np.maximum(-_GRID, 0.0) + np.log1p(np.exp(-np.abs(_GRID)))).astype(np.float32)
+_SCALE = np.float32(TABLE_SIZE / (2 * TABLE_MAX))
+_TMAX = np.float32(TABLE_MAX)
+
+
+@njit(inline="always")
+def _sigmoid(x):
+    if x <= -_TMAX:
+        return np.float32(0.0)
+    if x >= _TMAX:
+        return np.float32(1.0)
+    pos = (x + _TMAX) * _SCALE
+    i = np.int64(pos)
+    frac = pos - np.float32(i)
+    return SIGMOID_TABLE[i] + frac * (SIGMOID_TABLE[i + 1] - SIGMOID_TABLE[i])
+
+
+@njit(inline="always")
+def _neg_log_sigmoid(x):
+    """-log σ(x), never log 0."""
+    if x <= -_TMAX:
+        return -x
+    if x >= _TMAX:
+        return np.float32(0.0)
+    pos = (x + _TMAX) * _SCALE
+    i = np.int64(pos)
+    frac = pos - np.float32(i)
+    return NEG_LOG_SIGMOID_TABLE[i] + frac * (NEG_LOG_SIGMOID_TABLE[i + 1] - NEG_LOG_SIGMOID_TABLE[i])
+
+
+@njit(nogil=True, cache=True)
+def prepare_chunk(raw, remap, keep, state):
+    """Raw corpus ids -> training ids, with out-of-vocabulary and subsampled words dropped.
+
+    raw: (n,) uint32 over the full vocabulary, 0xFFFFFFFF at sentence ends; remap: full id ->
+    training id or -1; keep: (W,) float32 probability of keeping each word. Returns the kept ids
+    as int32 with SENTENCE_BREAK between sentences, and the new generator state.
+    """
+    out = np.empty(raw.shape[0], dtype=np.int32)
+    n = 0
+    for t in range(raw.shape[0]):
+        r = raw[t]
+        if r == np.uint32(0xFFFFFFFF):
+            if n > 0 and out[n - 1] != SENTENCE_BREAK:
+                out[n] = SENTENCE_BREAK
+                n += 1
+            continue
+        w = remap[r]
+        if w < 0:
+            continue
+        if keep[w] < 1.0:
+            state = _lcg(state)
+            if _unit(state) >= keep[w]:
+                continue
+        out[n] = w
+        n += 1
+    return out[:n], state
+
+
+@njit(nogil=True, fastmath=True, cache=True)
+def window_update(V, U, inputs, n_in, targets, n_t, alpha, grad_in, G):
+    """One HogBatch window: n_in input words against the same n_t output words, in place.
+
+    targets[0] is the true output word (label 1), targets[1:n_t] the negatives (label 0). All
+    n_in x n_t scores are computed from the current V and U, then the summed gradients are applied:
+    exactly one SGD step of the reference neg_sampling_loss on the batch of pairs
+    (V[inputs[a]], targets[0]) with negatives targets[1:n_t]. Returns the summed cost.
+    grad_in (>= n_in, d) and G (>= n_in, >= n_t) are scratch space.
+    """
+    d = V.shape[1]
+    cost = 0.0
+    for a in range(n_in):  # scores and their scaled gradients: G = α(label - σ(v_a·u_t))
+        v = V[inputs[a]]
+        for t in range(n_t):
+            u = U[targets[t]]
+            f = np.float32(0.0)
+            for k in range(d):
+                f += v[k] * u[k]
+            if t == 0:
+                cost += _neg_log_sigmoid(f)
+                G[a, t] = (np.float32(1.0) - _sigmoid(f)) * alpha
+            else:
+                cost += _neg_log_sigmoid(-f)
+                G[a, t] = -_sigmoid(f) * alpha
+    for a in range(n_in):  # grad_in = G @ U[targets]: (n_in, n_t) @ (n_t, d)
+        gi = grad_in[a]
+        u = U[targets[0]]
+        g = G[a, 0]
+        for k in range(d):
+            gi[k] = g * u[k]
+        for t in range(1, n_t):
+            u = U[targets[t]]
+            g = G[a, t]
+            for k in range(d):
+                gi[k] += g * u[k]
+    for t in range(n_t):  # U[targets] += Gᵀ @ V[inputs]: (n_t, n_in) @ (n_in, d)
+        u = U[targets[t]]
+        for a in range(n_in):
+            v = V[inputs[a]]
+            g = G[a, t]
+            for k in range(d):
+                u[k] += g * v[k]
+    for a in range(n_in):  # V[inputs] += grad_in, after U used the old V
+        v = V[inputs[a]]
+        gi = grad_in[a]
+        for k in range(d):
+            v[k] += gi[k]
+    return cost
+
+
+@njit(nogil=True, fastmath=True, cache=True)
+def pair_update(V, U, c, targets, n_t, alpha, neu1e):
+    """One pair as word2vec.c trains it: input c against n_t outputs, U updated as it goes.
+
+    Returns the cost. For distinct targets this is one SGD step of the reference loss.
+    """
+    d = V.shape[1]
+    v = V[c]
+    neu1e[:] = 0.0
+    cost = 0.0
+    for t in range(n_t):
+        u = U[targets[t]]
+        f = np.float32(0.0)
+        for k in range(d):
+            f += v[k] * u[k]
+        if t == 0:
+            cost += _neg_log_sigmoid(f)
+            g = (np.float32(1.0) - _sigmoid(f)) * alpha
+        else:
+            cost += _neg_log_sigmoid(-f)
+            g = -_sigmoid(f) * alpha
+        for k in range(d):
+            neu1e[k] += g * u[k]
+            u[k] += g * v[k]
+    for k in range(d):
+        v[k] += neu1e[k]
+    return cost
+
+
+@njit(nogil=True, fastmath=True, cache=True)
+def neg_chunk(sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state):
+    """Skip-gram with negative sampling over a prepared chunk, updating V and U in place.
+
+    shared: the context words of a window share one draw of K negatives (HogBatch, Ji et al.
+    2016) and are trained as one dense window_update; otherwise each pair draws its own, as
+    word2vec.c does. A negative equal to the output word is skipped, as in word2vec.c.
+    Returns (summed cost, number of positive pairs, generator state).
+    """
+    d = V.shape[1]
+    inputs = np.empty(2 * window, dtype=np.int32)
+    targets = np.empty(K + 1, dtype=np.int32)
+    grad_in = np.zeros((2 * window, d), dtype=np.float32)
+    G = np.zeros((2 * window, K + 1), dtype=np.float32)
+    cost = 0.0
+    pairs = 0
+    n = sen.shape[0]
+    start = 0
+    for end in range(n + 1):
+        if end < n and sen[end] != SENTENCE_BREAK:
+            continue
+        for i in range(start, end):
+            state = _lcg(state)
+            b = 1 + _below(state, window)  # dynamic window: radius uniform in 1..window
+            c = sen[i]
+            if shared:
+                n_in = 0
+                for j in range(max(start, i - b), min(end, i + b + 1)):
+                    if j != i:
+                        inputs[n_in] = sen[j]
+                        n_in += 1
+                if n_in == 0:
+                    continue
+                targets[0] = c
+                n_t = 1
+                for _ in range(K):
+                    r, state = _draw(state, alias_prob, alias_idx)
+                    if r != c:
+                        targets[n_t] = r
+                        n_t += 1
+                cost += window_update(V, U, inputs, n_in, targets, n_t, alpha, grad_in, G)
+                pairs += n_in
+            else:
+                for j in range(max(start, i - b), min(end, i + b + 1)):
+                    if j == i:
+                        continue
+                    targets[0] = c
+                    n_t = 1
+                    for _ in range(K):
+                        r, state = _draw(state, alias_prob, alias_idx)
+                        if r != c:
+                            targets[n_t] = r
+                            n_t += 1
+                    cost += pair_update(V, U, sen[j], targets, n_t, alpha, grad_in[0])
+                    pairs += 1
+        start = end + 1
+    return cost, pairs, state
+
+
+@njit(nogil=True, cache=True)
+def skipgram_pairs(sen, window, state):
+    """All (input, output) pairs of a prepared chunk under dynamic windows: two int32 arrays."""
+    n = sen.shape[0]
+    inputs = np.empty(n * 2 * window, dtype=np.int32)
+    outputs = np.empty(n * 2 * window, dtype=np.int32)
+    m = 0
+    start = 0
+    for end in range(n + 1):
+        if end < n and sen[end] != SENTENCE_BREAK:
+            continue
+        for i in range(start, end):
+            state = _lcg(state)
+            b = 1 + _below(state, window)
+            for j in range(max(start, i - b), min(end, i + b + 1)):
+                if j != i:
+                    inputs[m] = sen[j]
+                    outputs[m] = sen[i]
+                    m += 1
+        start = end + 1
+    return inputs[:m], outputs[:m], state
+
+
+@njit(nogil=True, fastmath=True, cache=True)
+def scatter_add_rows(M, rows, G, scale):
+    """M[rows[i]] += scale * G[i] for every i, accumulating repeated rows (in place)."""
+    d = M.shape[1]
+    for i in range(rows.shape[0]):
+        m = M[rows[i]]
+        g = G[i]
+        for k in range(d):
+            m[k] += scale * g[k]
+
+
+@njit(cache=True)
+def build_alias(p):
+    """Vose's alias tables for the distribution p (sums to 1): (prob float32, alias int32)."""
+    W = p.shape[0]
+    scaled = p * W
+    prob = np.ones(W, dtype=np.float32)
+    alias = np.arange(W).astype(np.int32)
+    small = np.empty(W, dtype=np.int64)
+    large = np.empty(W, dtype=np.int64)
+    ns = nl = 0
+    for i in range(W):
+        if scaled[i] < 1.0:
+            small[ns] = i
+            ns += 1
+        else:
+            large[nl] = i
+            nl += 1
+    while ns > 0 and nl > 0:
+        ns -= 1
+        s = small[ns]
+        g = large[nl - 1]
+        prob[s] = scaled[s]
+        alias[s] = g
+        scaled[g] = (scaled[g] + scaled[s]) - 1.0
+        if scaled[g] < 1.0:
+            nl -= 1
+            small[ns] = g
+            ns += 1
+    return prob, alias
+
+
+@njit(cache=True)
+def draw_many(alias_prob, alias_idx, n, state):
+    """n draws from an alias table, with the kernels' own generator (for tests and checks)."""
+    out = np.empty(n, dtype=np.int32)
+    for i in range(n):
+        r, state = _draw(state, alias_prob, alias_idx)
+        out[i] = r
+    return out, state
