@@ -76,16 +76,127 @@ def config_options(fn):
 
 @cli.command()
 @config_options
+@click.option("--eval", "evaluate", is_flag=True,
+              help="Score the vectors on the shipped analogy and word-pair sets after training and "
+                   "record the figures in the JSON sidecar.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or messages.")
-def train(quiet, **settings):
+def train(evaluate, quiet, **settings):
     """Train skip-gram vectors on a corpus and save them."""
     from .train import TrainingInterrupted, train as train_vectors
 
     try:
-        train_vectors(TrainConfig(**settings), quiet=quiet)
+        vectors = train_vectors(TrainConfig(**settings), quiet=quiet, evaluate=evaluate)
     except TrainingInterrupted as e:
         click.echo(f"w2v: {e}", err=True)
         sys.exit(130)
+    if evaluate:
+        _print_eval(vectors.stats["eval"])
+
+
+def _load(path):
+    from .vectors import Vectors
+
+    return Vectors.load(path)
+
+
+def _print_neighbours(title, results, as_json):
+    if as_json:
+        click.echo(json.dumps({"query": title, "results": [{"word": w, "score": round(s, 6)}
+                                                            for w, s in results]}))
+        return
+    click.echo(f"{title}")
+    for w, score in results:
+        click.echo(f"  {w:<24} {score:.4f}")
+
+
+@cli.command()
+@click.argument("vectors", type=click.Path(dir_okay=False))
+@click.argument("words", nargs=-1)
+@click.option("-n", "topn", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Neighbours to show.")
+@click.option("--positive", multiple=True, help="A word to add (analogy); repeatable.")
+@click.option("--negative", multiple=True, help="A word to subtract (analogy); repeatable.")
+@click.option("--analogy", nargs=3, metavar="A B C", default=None,
+              help="A - B + C: `--analogy king man woman` finds queen.")
+@click.option("--method", type=click.Choice(["add", "mul"]), default="add", show_default=True,
+              help="Analogy scoring: 3CosAdd or 3CosMul.")
+@click.option("--restrict", type=click.IntRange(min=1), default=None,
+              help="Search only the N most frequent words.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per query.")
+def similar(vectors, words, topn, positive, negative, analogy, method, restrict, as_json):
+    """Nearest neighbours of each WORD, or an analogy; with neither, queries from standard input.
+
+    A line of standard input with several words looks up their sum, as word2vec's `distance`.
+    """
+    vecs = _load(vectors)
+    ask = lambda pos, neg: vecs.most_similar(pos, neg, topn=topn, restrict=restrict, method=method)
+    if analogy:
+        a, b, c = analogy
+        positive, negative = (*positive, a, c), (*negative, b)
+    if positive or negative:
+        title = " ".join([f"+{w}" for w in positive] + [f"-{w}" for w in negative])
+        _print_neighbours(title, ask(positive, negative), as_json)
+        return
+    if words:
+        vecs.check_words(words)
+        for w in words:
+            _print_neighbours(w, ask([w], []), as_json)
+        return
+    for line in sys.stdin:
+        query = line.split()
+        if not query:
+            continue
+        try:
+            _print_neighbours(" ".join(query), ask(query, []), as_json)
+        except W2VError as e:
+            click.echo(f"w2v: {e}", err=True)
+        sys.stdout.flush()
+
+
+def _print_eval(report):
+    if "analogies" in report:
+        a = report["analogies"]
+        for s in a["sections"]:
+            click.echo(f"{s['section']:<30} {s['correct']:>6} / {s['total']:<6} "
+                       f"{s['correct'] / s['total'] if s['total'] else 0:.3f}")
+        click.echo(f"{'analogies total':<30} {a['correct']:>6} / {a['total']:<6} {a['accuracy']:.4f}"
+                   f"   ({a['oov']} of {a['questions']} questions skipped: a word out of vocabulary)")
+    if "pairs" in report:
+        p = report["pairs"]
+        click.echo(f"{'word pairs Spearman':<30} {p['spearman']:.4f}   ({p['pairs']} pairs, "
+                   f"{p['oov_ratio']:.1%} out of vocabulary)")
+
+
+@cli.command(name="eval")
+@click.argument("vectors", type=click.Path(dir_okay=False))
+@click.option("--analogies", type=click.Path(dir_okay=False), default=None,
+              help="Analogy questions [default: data/questions-words.txt].")
+@click.option("--pairs", type=click.Path(dir_okay=False), default=None,
+              help="Scored word pairs [default: data/wordsim353.tsv].")
+@click.option("--restrict", type=click.IntRange(min=1), default=30_000, show_default=True,
+              help="Answer analogies among the N most frequent words.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def eval_(vectors, analogies, pairs, restrict, as_json):
+    """Score vectors on analogies (accuracy) and word pairs (Spearman)."""
+    from .evaluate import evaluate_all
+
+    report = evaluate_all(_load(vectors), analogies, pairs, restrict)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        _print_eval(report)
+
+
+@cli.command()
+@click.argument("vectors", type=click.Path(dir_okay=False))
+@click.argument("words", nargs=-1, required=True)
+@click.option("-o", "--out", default="words.png", show_default=True, help="The picture to write.")
+def plot(vectors, words, out):
+    """Draw WORDS projected to two dimensions by PCA, as a labelled scatter plot."""
+    from .plot import plot_words
+
+    plot_words(_load(vectors), words, out)
+    click.echo(f"wrote {out}", err=True)
 
 
 def main(argv=None):

@@ -81,7 +81,8 @@ def run(ids, chunks, remap, keep, step, V, U, config, progress, bar=None, on_che
     ids: the corpus as uint32 ids over the full vocabulary; chunks: (starts, ends, tokens) from
     corpus.chunk_bounds; remap and keep: what kernels.prepare_chunk needs. on_checkpoint(progress)
     is called every config.checkpoint_every seconds and at the end of every epoch, with no chunk
-    in flight. stop_when(progress), if it returns True, stops the run as Ctrl-C does.
+    in flight. stop_when(epoch, chunk), called before each chunk, stops the run as Ctrl-C does
+    when it returns True.
     Raises Stopped after draining the chunks in flight. Returns the corpus tokens trained.
     """
     starts, ends, tokens = chunks
@@ -121,7 +122,7 @@ def run(ids, chunks, remap, keep, step, V, U, config, progress, bar=None, on_che
             while progress.epoch < E:
                 i = progress.chunk
                 while i < n_chunks:
-                    if stop.requested or (stop_when is not None and stop_when(progress)):
+                    if stop.requested or (stop_when is not None and stop_when(progress.epoch, i)):
                         drain()
                         progress.chunk = i
                         raise Stopped()

@@ -19,6 +19,7 @@ from . import corpus, kernels, sgd
 from .atomic import atomic_write, check_writable
 from .config import TrainConfig
 from .errors import W2VError
+from .evaluate import evaluate_all
 from .steps import STEPS
 from .vectors import Vectors
 from .vocab import Vocab
@@ -50,11 +51,12 @@ def resolve_corpus(config):
     return config.corpus
 
 
-def train(config, quiet=False, stop_when=None):
+def train(config, quiet=False, stop_when=None, evaluate=False):
     """Train skip-gram vectors as `config` says, save them, and return them as Vectors.
 
-    quiet hides the progress bar and messages. stop_when(progress) -> bool stops the run between
-    chunks as Ctrl-C does: a checkpoint is saved and TrainingInterrupted raised.
+    quiet hides the progress bar and messages. stop_when(epoch, chunk) -> bool stops the run between
+    chunks as Ctrl-C does: a checkpoint is saved and TrainingInterrupted raised. evaluate scores
+    the vectors on the shipped analogy and word-pair sets and records that in the sidecar.
     """
     checkpoint = _load_checkpoint(config.resume) if config.resume else None
     if checkpoint is not None:
@@ -69,7 +71,7 @@ def train(config, quiet=False, stop_when=None):
                 raise W2VError(f"cannot write {path}: {e.strerror}") from None
 
     path = resolve_corpus(config)
-    with tqdm(desc="reading corpus", unit=" tokens", unit_scale=True, disable=quiet,
+    with tqdm(desc="reading corpus", unit=" tokens", unit_scale=True, disable=True if quiet else None,
               file=sys.stderr, leave=False) as bar:
         stream = corpus.load_stream(path, config.tokens, config.cache_dir, progress=bar.update)
     if stream.replaced_bytes:
@@ -137,6 +139,8 @@ def train(config, quiet=False, stop_when=None):
              "compile_seconds": round(compile_seconds, 3),
              "words_per_sec": round(trained / train_seconds) if train_seconds > 0 else None,
              "final_cost": progress.epoch_costs[-1], "epoch_costs": progress.epoch_costs}
+    if evaluate:
+        stats["eval"] = evaluate_all(vectors)
     with atomic_write(config.out + ".json", "w", encoding="utf-8") as f:
         json.dump({"settings": config.as_dict(), **stats}, f, indent=2)
     _log(quiet, f"saved {W:,} vectors to {config.out}; {stats['words_per_sec']:,} words/s, "

@@ -7,6 +7,8 @@ Both are what gensim's KeyedVectors.load_word2vec_format and word2vec.c read.
 
 The vectors live apart from the training state: this module knows nothing of training.
 """
+import difflib
+
 import numpy as np
 
 from .atomic import atomic_write
@@ -36,6 +38,55 @@ class Vectors:
 
     def __getitem__(self, word):
         return self.matrix[self.index[word]]
+
+    @property
+    def unit(self):
+        """Rows scaled to length 1 (zero rows stay zero), computed once."""
+        if getattr(self, "_unit", None) is None:
+            norms = np.linalg.norm(self.matrix, axis=1, keepdims=True)
+            self._unit = self.matrix / np.where(norms > 0, norms, 1.0)
+        return self._unit
+
+    def check_words(self, words):
+        """Raise W2VError naming the first unknown word and up to 3 close spellings."""
+        for w in words:
+            if w not in self.index:
+                close = difflib.get_close_matches(w, self.words[:200_000], n=3, cutoff=0.7)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                raise W2VError(f"{w!r} is not in the vocabulary{hint}")
+
+    def most_similar(self, positive=(), negative=(), topn=10, restrict=None, method="add"):
+        """The topn words nearest the query, as (word, score) pairs, best first.
+
+        add (3CosAdd): cosine with the sum of the positive unit vectors minus the negative
+        ones, as gensim's most_similar. mul (3CosMul, Levy & Goldberg 2014): the product of
+        the positive words' cosines over that of the negative ones, with cosines shifted to
+        [0, 1]. Only the first `restrict` words (the most frequent) are searched; the query
+        words themselves are never returned.
+        """
+        positive, negative = list(positive), list(negative)
+        self.check_words(positive + negative)
+        if not positive and not negative:
+            raise W2VError("nothing to look up: give at least one word")
+        M = self.unit[:restrict] if restrict else self.unit  # (R, d)
+        if method == "add":
+            query = self.unit[[self.index[w] for w in positive]].sum(axis=0)
+            query = query - self.unit[[self.index[w] for w in negative]].sum(axis=0)
+            norm = np.linalg.norm(query)
+            scores = M @ (query / norm if norm > 0 else query)  # (R, d) @ (d,) -> (R,)
+        elif method == "mul":
+            eps = 1e-6
+            cos = lambda words: (M @ self.unit[[self.index[w] for w in words]].T + 1) / 2  # (R, n)
+            scores = np.prod(cos(positive), axis=1) / (np.prod(cos(negative), axis=1) + eps)
+        else:
+            raise ValueError(f"unknown method {method!r}")
+        for w in positive + negative:
+            if self.index[w] < len(scores):
+                scores[self.index[w]] = -np.inf
+        topn = min(topn, int(np.isfinite(scores).sum()))
+        best = np.argpartition(-scores, topn - 1)[:topn] if topn > 0 else np.array([], int)
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [(self.words[i], float(scores[i])) for i in best]
 
     def save(self, path, format="bin"):
         """Write word2vec binary (`bin`) or text (`text`), atomically."""
@@ -88,22 +139,26 @@ def _looks_binary(body, W, d):
 
 
 def _parse_binary(path, body, base, W, d):
-    words = []
-    rows = np.empty((W, d), dtype=np.float32)
-    pos = 0
+    """Find where each record starts (a Python scan for the space after each word), then read
+    all W·d floats in one numpy gather from the buffer."""
     width = 4 * d
+    words = []
+    starts = np.empty(W, dtype=np.int64)  # offset of each vector's first byte
+    pos = 0
     for i in range(W):
-        if pos < len(body) and body[pos] == 0x0A:  # the newline word2vec.c writes after a vector
+        if body[pos:pos + 1] == b"\n":  # the newline word2vec.c writes after a vector
             pos += 1
         space = body.find(b" ", pos, pos + 10_000)
-        if space < 0:
-            what = "truncated" if pos >= len(body) else "no space after the word"
-            raise W2VError(f"{path}: byte {base + pos}: vector {i + 1} of {W}: {what}")
-        if pos + (space - pos) + 1 + width > len(body):
-            raise W2VError(f"{path}: byte {base + pos}: vector {i + 1} of {W} is truncated")
+        if space < 0 and pos < len(body):
+            raise W2VError(f"{path}: byte {base + pos}: vector {i + 1} of {W}: no space after the word")
+        if space < 0 or space + 1 + width > len(body):
+            raise W2VError(f"{path}: byte {base + pos}: truncated: the file ends in vector {i + 1} "
+                           f"of {W}")
         words.append(body[pos:space].decode("utf-8", errors="replace"))
-        rows[i] = np.frombuffer(body, dtype="<f4", count=d, offset=space + 1)
+        starts[i] = space + 1
         pos = space + 1 + width
+    buffer = np.frombuffer(body, dtype=np.uint8)
+    rows = buffer[starts[:, None] + np.arange(width)].view("<f4").astype(np.float32)  # (W, d)
     return words, rows
 
 
