@@ -128,14 +128,12 @@ class Vectors:
 
 
 def _looks_binary(body, W, d):
-    """A text file's first row is a word and d numbers; a binary row is not, read as text."""
+    """A text file's first row is a word and d fields; a binary row, read as text, is not."""
     line = body.split(b"\n", 1)[0]
     try:
-        parts = line.decode("utf-8").split()
-        [float(x) for x in parts[1:]]
-    except (UnicodeDecodeError, ValueError):
+        return len(line.decode("utf-8").split()) != d + 1
+    except UnicodeDecodeError:
         return True
-    return len(parts) != d + 1
 
 
 def _parse_binary(path, body, base, W, d):
