@@ -188,6 +188,41 @@ def eval_(vectors, analogies, pairs, restrict, as_json):
 
 
 @cli.command()
+@click.argument("corpus")
+@click.option("--dir", "home", type=click.Path(file_okay=False), default=None,
+              help="Cache directory [default: $W2V_HOME, else ~/.cache/w2v].")
+@click.option("--sha256", default=None, help="Expected sha256 of the download (URLs).")
+@click.option("--offline", is_flag=True, help="Never download: only check the cache.")
+@click.option("--max-bytes", type=click.IntRange(min=1), default=20 * 10 ** 9, show_default=True,
+              help="Refuse archives that unpack to more bytes.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0,
+              show_default=True, help="Seconds to wait for the server to connect or send.")
+@click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True,
+              help="Retries after connection errors, timeouts and 5xx answers.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def download(corpus, home, sha256, offline, max_bytes, timeout, retries, quiet):
+    """Download and unpack a named corpus (see `w2v corpora`) or an http(s) URL into the cache."""
+    from .download import Retry, resolve
+
+    path = resolve(corpus, offline=offline, home=home, sha256=sha256, quiet=quiet,
+                   retry=Retry(retries=retries, timeout=(timeout, timeout)), max_bytes=max_bytes)
+    click.echo(path)
+
+
+@cli.command()
+@click.option("--dir", "home", type=click.Path(file_okay=False), default=None,
+              help="Cache directory [default: $W2V_HOME, else ~/.cache/w2v].")
+def corpora(home):
+    """List the named corpora: size, source, and whether each is cached."""
+    from .download import list_corpora
+
+    for c in list_corpora(home):
+        size = f"{c['size'] / 1e6:.1f} MB" if c["size"] else "size unknown"
+        click.echo(f"{c['name']:<8} {'cached' if c['cached'] else 'not cached':<11} {size:<13} "
+                   f"{c['url']}\n         {c['description']}")
+
+
+@cli.command()
 @click.argument("vectors", type=click.Path(dir_okay=False))
 @click.argument("words", nargs=-1, required=True)
 @click.option("-o", "--out", default="words.png", show_default=True, help="The picture to write.")

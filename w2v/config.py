@@ -17,8 +17,13 @@ def setting(default, help, minimum=None, choices=None, flag=None, cli=True):
 
 @dataclass
 class TrainConfig:
-    corpus: Optional[str] = setting(None, "Corpus: a text, .gz or .bz2 file or a directory of them "
+    corpus: Optional[str] = setting(None, "Corpus: a named corpus (see `w2v corpora`), an http(s) "
+                                          "URL, a text, .gz or .bz2 file, or a directory of them "
                                           "[default: the WordNet glosses shipped in data/].")
+    offline: bool = setting(False, "Never download: fail if the corpus is not cached.",
+                            flag="offline")
+    sha256: Optional[str] = setting(None, "Expected sha256 of a corpus downloaded from a URL.")
+    max_bytes: int = setting(20 * 10 ** 9, "Refuse archives that unpack to more bytes.", minimum=1)
     out: str = setting("vectors.bin", "Where to save the vectors (V).")
     format: Optional[str] = setting(None, "Vector file format [default: from --out: .bin binary, "
                                           "else text].", choices=("bin", "text"))
@@ -59,7 +64,7 @@ class TrainConfig:
 
     # What a resumed run may change: where things go and how the work is spread, not the model.
     RUN_ONLY = ("out", "format", "save_outside", "save_vocab", "checkpoint", "checkpoint_every",
-                "resume", "threads")
+                "resume", "threads", "offline", "max_bytes")
 
     def validate(self):
         """Raise W2VError for settings no run can use; return self."""

@@ -46,10 +46,12 @@ def default_home():
 
 
 def corpus_files(path):
-    """The files a corpus path stands for, in reading order."""
+    """The files a corpus path stands for, in reading order (a directory: all files below it)."""
     if os.path.isdir(path):
-        names = sorted(n for n in os.listdir(path) if not n.startswith("."))
-        files = [os.path.join(path, n) for n in names if os.path.isfile(os.path.join(path, n))]
+        files = []
+        for root, dirs, names in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            files.extend(os.path.join(root, n) for n in sorted(names) if not n.startswith("."))
         if not files:
             raise W2VError(f"corpus directory {path} holds no files")
         return files

@@ -15,7 +15,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from . import corpus, kernels, sgd
+from . import corpus, download, kernels, sgd
 from .atomic import atomic_write, check_writable
 from .config import TrainConfig
 from .errors import W2VError
@@ -43,12 +43,14 @@ def _log(quiet, message):
         print(message, file=sys.stderr, flush=True)
 
 
-def resolve_corpus(config):
+def resolve_corpus(config, quiet=False):
+    """The local path to read: the shipped corpus, a cached download, or the path given."""
     if config.corpus is None:
         if not os.path.exists(DEFAULT_CORPUS):
             raise W2VError(f"the default corpus is not at {DEFAULT_CORPUS}; pass --corpus")
         return DEFAULT_CORPUS
-    return config.corpus
+    return download.resolve(config.corpus, offline=config.offline, sha256=config.sha256,
+                            quiet=quiet, max_bytes=config.max_bytes)
 
 
 def train(config, quiet=False, stop_when=None, evaluate=False):
@@ -70,7 +72,7 @@ def train(config, quiet=False, stop_when=None, evaluate=False):
             except OSError as e:
                 raise W2VError(f"cannot write {path}: {e.strerror}") from None
 
-    path = resolve_corpus(config)
+    path = resolve_corpus(config, quiet)
     with tqdm(desc="reading corpus", unit=" tokens", unit_scale=True, disable=True if quiet else None,
               file=sys.stderr, leave=False) as bar:
         stream = corpus.load_stream(path, config.tokens, config.cache_dir, progress=bar.update)

@@ -1,0 +1,376 @@
+"""Corpora over HTTP: named corpora and URLs, downloaded once into a cache, verified, unpacked safely.
+
+    resolve("text8")                      -> a local path to train on, downloading on first use
+    fetch(url, path, expected_size=...)   -> one verified download, resumable
+
+A download streams to `NAME.part` with a progress bar, retries connection errors, timeouts and 5xx
+answers with exponential backoff, resumes an interrupted body with an HTTP Range request (starting
+over if the server ignores it), fails at once on a 4xx, checks the size and any sha256, and is
+renamed into place only when it is whole. The sha256 of every finished download is recorded in a
+manifest and checked again on later use. Unpacking refuses members that would land outside the
+target directory, links, and archives that expand past a limit (absolute, and relative to their
+packed size), so a hostile archive cannot write elsewhere or fill the disk.
+
+This module knows nothing of training; the only network access in w2v is here.
+"""
+import bz2
+import gzip
+import hashlib
+import json
+import lzma
+import os
+import shutil
+import sys
+import tarfile
+import time
+import zipfile
+import zlib
+from dataclasses import dataclass
+from typing import Optional
+from urllib.parse import unquote, urlparse
+
+import requests
+from tqdm import tqdm
+
+from .atomic import atomic_write
+from .corpus import default_home
+from .errors import W2VError
+
+MAX_BYTES = 20 * 10 ** 9
+MAX_RATIO = 200
+BLOCK = 1 << 16
+
+
+@dataclass(frozen=True)
+class NamedCorpus:
+    name: str
+    url: str
+    size: Optional[int]  # bytes of the download, checked when known
+    member: str  # the archive member that holds the text
+    reader: str  # how to turn the member into one sentence a line: "text" or "sst"
+    description: str
+
+
+CORPORA = {c.name: c for c in [
+    NamedCorpus("text8", "http://mattmahoney.net/dc/text8.zip", 31_344_016, "text8", "text",
+                "the word2vec benchmark: 100M characters of cleaned English Wikipedia, one line"),
+    NamedCorpus("sst", "http://nlp.stanford.edu/~socherr/stanfordSentimentTreebank.zip", None,
+                "stanfordSentimentTreebank/datasetSentences.txt", "sst",
+                "Stanford Sentiment Treebank: 11,855 movie-review sentences"),
+]}
+
+
+@dataclass
+class Retry:
+    """How hard to try: attempts after the first, backoff base (seconds), (connect, read) timeouts."""
+    retries: int = 5
+    backoff: float = 1.0
+    timeout: tuple = (10.0, 60.0)
+
+
+def corpora_dir(home=None):
+    return os.path.join(home or default_home(), "corpora")
+
+
+def _is_url(spec):
+    return "://" in spec
+
+
+def _check_scheme(url):
+    scheme = urlparse(url).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise W2VError(f"only http and https URLs can be downloaded, not {scheme}: {url}")
+
+
+def sha256_of(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Manifest:
+    """sha256 and source of every finished download, kept in the cache as JSON."""
+
+    def __init__(self, directory):
+        self.path = os.path.join(directory, "manifest.json")
+        try:
+            with open(self.path) as f:
+                self.entries = json.load(f)
+        except (OSError, ValueError):
+            self.entries = {}
+
+    def record(self, path, url):
+        self.entries[os.path.basename(path)] = {"url": url, "sha256": sha256_of(path),
+                                                "size": os.path.getsize(path)}
+        with atomic_write(self.path, "w", encoding="utf-8") as f:
+            json.dump(self.entries, f, indent=1)
+
+    def verify(self, path):
+        """Raise W2VError if a cached download no longer has the sha256 recorded for it."""
+        entry = self.entries.get(os.path.basename(path))
+        if entry and sha256_of(path) != entry["sha256"]:
+            raise W2VError(f"{path} does not match the sha256 recorded when it was downloaded; "
+                           "delete it to download it again")
+
+
+def fetch(url, path, expected_size=None, sha256=None, retry=None, quiet=False):
+    """Download url to path: streamed, resumable, retried, verified, renamed into place."""
+    _check_scheme(url)
+    retry = retry or Retry()
+    part = path + ".part"
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    attempt = 0
+    while True:
+        try:
+            _stream(url, part, retry.timeout, quiet)
+            break
+        except _Fatal as e:
+            _remove(part)
+            raise W2VError(str(e)) from None
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                _ServerError) as e:
+            if attempt >= retry.retries:
+                raise W2VError(f"download failed after {attempt + 1} attempts: {url}: "
+                               f"{_describe(e, retry)}") from None
+            time.sleep(retry.backoff * 2 ** attempt)
+            attempt += 1
+    size = os.path.getsize(part)
+    if expected_size is not None and size != expected_size:
+        _remove(part)
+        raise W2VError(f"download of {url} has {size:,} bytes, expected {expected_size:,}; deleted")
+    if sha256 is not None:
+        got = sha256_of(part)
+        if got != sha256.lower():
+            _remove(part)
+            raise W2VError(f"download of {url} has sha256 {got}, expected {sha256}; deleted")
+    os.replace(part, path)
+    return path
+
+
+class _Fatal(Exception):
+    """A failure that retrying will not mend (a 4xx answer)."""
+
+
+class _ServerError(Exception):
+    """A 5xx answer: worth retrying."""
+
+
+def _describe(e, retry):
+    if isinstance(e, requests.Timeout) or "timed out" in str(e).lower():
+        return f"timed out (connect {retry.timeout[0]} s, read {retry.timeout[1]} s)"
+    if isinstance(e, _ServerError):
+        return str(e)
+    return f"connection failed ({type(e).__name__})"
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def _stream(url, part, timeout, quiet):
+    """One attempt: append to `part` from where it ends (Range), or start it over."""
+    have = os.path.getsize(part) if os.path.exists(part) else 0
+    headers = {"Range": f"bytes={have}-"} if have else {}
+    with requests.get(url, headers=headers, stream=True, timeout=timeout) as r:
+        if r.status_code == 416 and have:  # nothing left past what we have, or a stale .part
+            _remove(part)
+            raise _ServerError(f"HTTP 416 for a range of {url}; starting over")
+        if 400 <= r.status_code < 500:
+            raise _Fatal(f"HTTP {r.status_code} {r.reason} for {url}")
+        if r.status_code >= 500:
+            raise _ServerError(f"HTTP {r.status_code} {r.reason}")
+        resumed = have and r.status_code == 206
+        mode = "ab" if resumed else "wb"  # a 200 to a Range request: the server ignored it
+        start = have if resumed else 0
+        length = r.headers.get("Content-Length")
+        total = start + int(length) if length and length.isdigit() else None
+        with open(part, mode) as f, tqdm(total=total, initial=start, unit="B", unit_scale=True,
+                                         unit_divisor=1024, desc=os.path.basename(part)[:-5],
+                                         disable=quiet, file=sys.stderr, leave=False) as bar:
+            for block in r.iter_content(BLOCK):
+                f.write(block)
+                bar.update(len(block))
+        if total is not None and os.path.getsize(part) < total:
+            raise requests.ConnectionError("the body ended early")
+
+
+# -- unpacking -------------------------------------------------------------------------------------
+
+def _safe_target(root, name):
+    """The path a member would be written to, or W2VError if it leaves root."""
+    target = os.path.realpath(os.path.join(root, name))
+    if os.path.isabs(name) or not target.startswith(os.path.realpath(root) + os.sep):
+        raise W2VError(f"refusing archive member {name!r}: it would be written outside {root}")
+    return target
+
+
+def _check_total(declared, packed, max_bytes, name):
+    if declared > max_bytes:
+        raise W2VError(f"refusing {name}: it would unpack to {declared:,} bytes, over the limit "
+                       f"of {max_bytes:,} (--max-bytes)")
+    if packed and declared > MAX_RATIO * packed:
+        raise W2VError(f"refusing {name}: it would unpack to {declared:,} bytes from {packed:,}, "
+                       f"over {MAX_RATIO}x its packed size")
+
+
+def _copy_limited(src, dst_path, limit, name):
+    """Copy a stream, stopping if it yields more than `limit` bytes (a lying size header)."""
+    written = 0
+    with atomic_write(dst_path, "wb") as out:
+        for block in iter(lambda: src.read(1 << 20), b""):
+            written += len(block)
+            if written > limit:
+                raise W2VError(f"refusing {name}: it unpacks to more than it declares")
+            out.write(block)
+    return written
+
+
+def unpack(archive, target, members=None, max_bytes=MAX_BYTES):
+    """Unpack a zip, tar(.gz/.bz2/.xz), .gz or .bz2 file into target; returns the paths written.
+
+    members: only these names (default: all). Raises W2VError, leaving nothing half-written,
+    for members outside target, links, an archive that expands too far, or a damaged one.
+    """
+    try:
+        return _unpack(archive, target, members, max_bytes)
+    except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, lzma.LZMAError, zlib.error) as e:
+        raise W2VError(f"cannot unpack {os.path.basename(archive)}: {e}") from None
+
+
+def _unpack(archive, target, members, max_bytes):
+    packed = os.path.getsize(archive)
+    name = os.path.basename(archive)
+    os.makedirs(target, exist_ok=True)
+    written = []
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as z:
+            infos = [i for i in z.infolist() if not i.is_dir() and (members is None or i.filename in members)]
+            for info in infos:
+                if (info.external_attr >> 16) & 0o170000 == 0o120000:
+                    raise W2VError(f"refusing {name}: member {info.filename!r} is a symbolic link")
+                _safe_target(target, info.filename)
+            _check_total(sum(i.file_size for i in infos), packed, max_bytes, name)
+            for info in infos:
+                path = _safe_target(target, info.filename)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with z.open(info) as src:
+                    _copy_limited(src, path, info.file_size, name)
+                written.append(path)
+    elif tarfile.is_tarfile(archive):
+        with tarfile.open(archive) as t:
+            infos = [i for i in t.getmembers() if not i.isdir() and (members is None or i.name in members)]
+            for info in infos:
+                if not info.isfile():
+                    raise W2VError(f"refusing {name}: member {info.name!r} is a link or a device")
+                _safe_target(target, info.name)
+            _check_total(sum(i.size for i in infos), packed, max_bytes, name)
+            for info in infos:
+                path = _safe_target(target, info.name)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                _copy_limited(t.extractfile(info), path, info.size, name)
+                written.append(path)
+    elif name.endswith((".gz", ".bz2", ".xz")):
+        opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[os.path.splitext(name)[1]]
+        path = _safe_target(target, os.path.splitext(name)[0])
+        limit = min(max_bytes, MAX_RATIO * packed)
+        with opener(archive, "rb") as src:
+            _copy_limited(src, path, limit, name)
+        written.append(path)
+    else:
+        raise W2VError(f"{name} is not an archive w2v can unpack (zip, tar, .gz, .bz2, .xz)")
+    return written
+
+
+# -- named corpora and URLs ------------------------------------------------------------------------
+
+def _sst_sentences(src, dst):
+    """datasetSentences.txt (a header, then `index<TAB>sentence`) -> one sentence a line."""
+    with open(src, encoding="utf-8", errors="replace") as f, atomic_write(dst, "w", encoding="utf-8") as out:
+        next(f, None)
+        for line in f:
+            _, _, sentence = line.rstrip("\n").partition("\t")
+            if sentence.strip():
+                out.write(sentence.strip() + "\n")
+
+
+def corpus_path(name, home=None):
+    """Where the named corpus's training text lives once it is downloaded and unpacked."""
+    return os.path.join(corpora_dir(home), name, f"{name}.txt")
+
+
+def resolve(spec, offline=False, home=None, sha256=None, retry=None, quiet=False,
+            max_bytes=MAX_BYTES):
+    """A corpus name, URL or local path -> a local path to read, downloading on first use."""
+    if spec in CORPORA:
+        return _named(CORPORA[spec], offline, home, retry, quiet, max_bytes)
+    if _is_url(spec):
+        return _url(spec, offline, home, sha256, retry, quiet, max_bytes)
+    return spec
+
+
+def _named(c, offline, home, retry, quiet, max_bytes):
+    final = corpus_path(c.name, home)
+    directory = os.path.dirname(final)
+    archive = os.path.join(directory, os.path.basename(urlparse(c.url).path))
+    manifest = Manifest(corpora_dir(home))
+    if os.path.exists(final):
+        if os.path.exists(archive):
+            manifest.verify(archive)
+        return final
+    if not os.path.exists(archive):
+        if offline:
+            raise W2VError(f"corpus {c.name} is not cached in {directory} and --offline forbids "
+                           f"downloading it; run `w2v download {c.name}` first")
+        fetch(c.url, archive, c.size, retry=retry, quiet=quiet)
+        manifest.record(archive, c.url)
+    else:
+        manifest.verify(archive)
+    (member,) = unpack(archive, os.path.join(directory, "unpacked"), [c.member], max_bytes)
+    if c.reader == "sst":
+        _sst_sentences(member, final)
+    else:
+        os.replace(member, final)
+    shutil.rmtree(os.path.join(directory, "unpacked"), ignore_errors=True)
+    return final
+
+
+def _url(url, offline, home, sha256, retry, quiet, max_bytes):
+    _check_scheme(url)
+    key = hashlib.sha256(url.encode()).hexdigest()[:16]
+    directory = os.path.join(corpora_dir(home), "urls", key)
+    filename = unquote(os.path.basename(urlparse(url).path)) or "download"
+    path = os.path.join(directory, filename)
+    manifest = Manifest(corpora_dir(home))
+    if not os.path.exists(path):
+        if offline:
+            raise W2VError(f"{url} is not cached and --offline forbids downloading it")
+        fetch(url, path, sha256=sha256, retry=retry, quiet=quiet)
+        manifest.record(path, url)
+    else:
+        manifest.verify(path)
+        if sha256 and sha256_of(path) != sha256.lower():
+            raise W2VError(f"cached {path} does not have sha256 {sha256}")
+    if zipfile.is_zipfile(path) or (not path.endswith((".gz", ".bz2")) and tarfile.is_tarfile(path)):
+        unpacked = os.path.join(directory, "unpacked")
+        if not os.path.isdir(unpacked):
+            tmp = unpacked + ".tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            try:
+                unpack(path, tmp, max_bytes=max_bytes)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            os.replace(tmp, unpacked)
+        return unpacked
+    return path  # plain text, .gz and .bz2 are read as they are
+
+
+def list_corpora(home=None):
+    """The named corpora, with whether each is cached here."""
+    return [{"name": c.name, "size": c.size, "url": c.url, "description": c.description,
+             "cached": os.path.exists(corpus_path(c.name, home))} for c in CORPORA.values()]
