@@ -15,7 +15,10 @@ Random numbers come from a 64-bit linear congruential generator whose state is p
 returned, so that a chunk's result depends only on its seed.
 """
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 SENTENCE_BREAK = -1  # in a prepared chunk: sentences are separated by -1
 
@@ -24,6 +27,28 @@ _INC = np.uint64(1442695040888963407)
 _SHIFT32 = np.uint64(32)
 _SHIFT40 = np.uint64(40)
 _TO_UNIT = np.float32(1.0 / (1 << 24))
+
+
+@intrinsic
+def _prefetch_row(typingctx, M, i):
+    """Ask the CPU to start loading row i of the 2-D array M into cache (llvm.prefetch)."""
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        i64, i32, i8p = ir.IntType(64), ir.IntType(32), ir.IntType(8).as_pointer()
+        row_start = builder.add(builder.ptrtoint(ary.data, i64),
+                                builder.mul(args[1], cgutils.unpack_tuple(builder, ary.strides)[0]))
+        row_bytes = builder.mul(cgutils.unpack_tuple(builder, ary.shape)[1],
+                                ir.Constant(i64, sig.args[0].dtype.bitwidth // 8))
+        prefetch = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0")
+        with cgutils.for_range_slice(builder, ir.Constant(i64, 0), row_bytes,
+                                     ir.Constant(i64, 64)) as (offset, _):  # one call a cache line
+            address = builder.inttoptr(builder.add(row_start, offset), i8p)
+            # read access, keep in all cache levels, data cache
+            builder.call(prefetch, [address, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return types.void(M, types.int64), codegen
 
 
 @njit(inline="always")
@@ -65,31 +90,30 @@ SIGMOID_TABLE = (1.0 / (1.0 + np.exp(-_GRID))).astype(np.float32)
 NEG_LOG_SIGMOID_TABLE = (np.maximum(-_GRID, 0.0) + np.log1p(np.exp(-np.abs(_GRID)))).astype(np.float32)
 _SCALE = np.float32(TABLE_SIZE / (2 * TABLE_MAX))
 _TMAX = np.float32(TABLE_MAX)
+_LAST = np.float32(TABLE_SIZE - 1e-3)  # the last position whose i + 1 is in the table
+
+
+@njit(inline="always")
+def _sigmoid_and_cost(z):
+    """(σ(z), -log σ(z)) from the tables, without branches: z is clamped to the grid, and the
+    cost gets back the linear part -z - TABLE_MAX that clamping cut off below the grid."""
+    pos = min(max((z + _TMAX) * _SCALE, np.float32(0.0)), _LAST)
+    i = np.int64(pos)
+    frac = pos - np.float32(i)
+    s = SIGMOID_TABLE[i] + frac * (SIGMOID_TABLE[i + 1] - SIGMOID_TABLE[i])
+    nls = NEG_LOG_SIGMOID_TABLE[i] + frac * (NEG_LOG_SIGMOID_TABLE[i + 1] - NEG_LOG_SIGMOID_TABLE[i])
+    return s, nls + max(-z - _TMAX, np.float32(0.0))
 
 
 @njit(inline="always")
 def _sigmoid(x):
-    if x <= -_TMAX:
-        return np.float32(0.0)
-    if x >= _TMAX:
-        return np.float32(1.0)
-    pos = (x + _TMAX) * _SCALE
-    i = np.int64(pos)
-    frac = pos - np.float32(i)
-    return SIGMOID_TABLE[i] + frac * (SIGMOID_TABLE[i + 1] - SIGMOID_TABLE[i])
+    return _sigmoid_and_cost(x)[0]
 
 
 @njit(inline="always")
 def _neg_log_sigmoid(x):
     """-log σ(x), never log 0."""
-    if x <= -_TMAX:
-        return -x
-    if x >= _TMAX:
-        return np.float32(0.0)
-    pos = (x + _TMAX) * _SCALE
-    i = np.int64(pos)
-    frac = pos - np.float32(i)
-    return NEG_LOG_SIGMOID_TABLE[i] + frac * (NEG_LOG_SIGMOID_TABLE[i + 1] - NEG_LOG_SIGMOID_TABLE[i])
+    return _sigmoid_and_cost(x)[1]
 
 
 @njit(nogil=True, cache=True)
@@ -133,42 +157,59 @@ def window_update(V, U, inputs, n_in, targets, n_t, alpha, grad_in, G):
     """
     d = V.shape[1]
     cost = 0.0
-    for a in range(n_in):  # scores and their scaled gradients: G = α(label - σ(v_a·u_t))
-        v = V[inputs[a]]
+    # Rows are indexed as V[i, k], never taken as views (a view costs two atomic reference counts),
+    # and each pass over a row serves two rows of the other side: half the loads and stores.
+    for a in range(n_in):  # scores f = v_a·u_t, kept in G for now
+        i = inputs[a]
+        t = 0
+        while t + 1 < n_t:
+            j0, j1 = targets[t], targets[t + 1]
+            f0 = f1 = np.float32(0.0)
+            for k in range(d):
+                f0 += V[i, k] * U[j0, k]
+                f1 += V[i, k] * U[j1, k]
+            G[a, t], G[a, t + 1] = f0, f1
+            t += 2
+        if t < n_t:
+            j0 = targets[t]
+            f0 = np.float32(0.0)
+            for k in range(d):
+                f0 += V[i, k] * U[j0, k]
+            G[a, t] = f0
+    for a in range(n_in):  # with z = ±f (+ for the true word): cost -log σ(z), G = ±α(1 - σ(z))
         for t in range(n_t):
-            u = U[targets[t]]
-            f = np.float32(0.0)
-            for k in range(d):
-                f += v[k] * u[k]
-            if t == 0:
-                cost += _neg_log_sigmoid(f)
-                G[a, t] = (np.float32(1.0) - _sigmoid(f)) * alpha
-            else:
-                cost += _neg_log_sigmoid(-f)
-                G[a, t] = -_sigmoid(f) * alpha
+            sign = np.float32(1.0) if t == 0 else np.float32(-1.0)
+            s, nls = _sigmoid_and_cost(sign * G[a, t])
+            cost += nls
+            G[a, t] = sign * alpha * (np.float32(1.0) - s)
     for a in range(n_in):  # grad_in = G @ U[targets]: (n_in, n_t) @ (n_t, d)
-        gi = grad_in[a]
-        u = U[targets[0]]
-        g = G[a, 0]
-        for k in range(d):
-            gi[k] = g * u[k]
-        for t in range(1, n_t):
-            u = U[targets[t]]
-            g = G[a, t]
+        grad_in[a, :d] = 0.0
+        t = 0
+        while t + 1 < n_t:
+            j0, j1, g0, g1 = targets[t], targets[t + 1], G[a, t], G[a, t + 1]
             for k in range(d):
-                gi[k] += g * u[k]
+                grad_in[a, k] += g0 * U[j0, k] + g1 * U[j1, k]
+            t += 2
+        if t < n_t:
+            j0, g0 = targets[t], G[a, t]
+            for k in range(d):
+                grad_in[a, k] += g0 * U[j0, k]
     for t in range(n_t):  # U[targets] += Gᵀ @ V[inputs]: (n_t, n_in) @ (n_in, d)
-        u = U[targets[t]]
-        for a in range(n_in):
-            v = V[inputs[a]]
-            g = G[a, t]
+        j = targets[t]
+        a = 0
+        while a + 1 < n_in:
+            i0, i1, g0, g1 = inputs[a], inputs[a + 1], G[a, t], G[a + 1, t]
             for k in range(d):
-                u[k] += g * v[k]
+                U[j, k] += g0 * V[i0, k] + g1 * V[i1, k]
+            a += 2
+        if a < n_in:
+            i0, g0 = inputs[a], G[a, t]
+            for k in range(d):
+                U[j, k] += g0 * V[i0, k]
     for a in range(n_in):  # V[inputs] += grad_in, after U used the old V
-        v = V[inputs[a]]
-        gi = grad_in[a]
+        i = inputs[a]
         for k in range(d):
-            v[k] += gi[k]
+            V[i, k] += grad_in[a, k]
     return cost
 
 
@@ -218,6 +259,14 @@ def neg_chunk(sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state)
     cost = 0.0
     pairs = 0
     n = sen.shape[0]
+    if shared:
+        # Every window's negatives are drawn up front, so that the rows of U the next window
+        # will need can be prefetched while this one computes: they are random rows, mostly
+        # not in cache, and waiting for them was a large part of the time.
+        negatives = np.empty((n, K), dtype=np.int32)
+        for p in range(n):
+            for k in range(K):
+                negatives[p, k], state = _draw(state, alias_prob, alias_idx)
     start = 0
     for end in range(n + 1):
         if end < n and sen[end] != SENTENCE_BREAK:
@@ -227,6 +276,12 @@ def neg_chunk(sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state)
             b = 1 + _below(state, window)  # dynamic window: radius uniform in 1..window
             c = sen[i]
             if shared:
+                if i + 1 < end:
+                    _prefetch_row(U, sen[i + 1])
+                    for k in range(K):
+                        _prefetch_row(U, negatives[i + 1, k])
+                    if i + window + 1 < end:
+                        _prefetch_row(V, sen[i + window + 1])
                 n_in = 0
                 for j in range(max(start, i - b), min(end, i + b + 1)):
                     if j != i:
@@ -236,10 +291,9 @@ def neg_chunk(sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state)
                     continue
                 targets[0] = c
                 n_t = 1
-                for _ in range(K):
-                    r, state = _draw(state, alias_prob, alias_idx)
-                    if r != c:
-                        targets[n_t] = r
+                for k in range(K):
+                    if negatives[i, k] != c:
+                        targets[n_t] = negatives[i, k]
                         n_t += 1
                 cost += window_update(V, U, inputs, n_in, targets, n_t, alpha, grad_in, G)
                 pairs += n_in
