@@ -67,7 +67,8 @@ def test_stream_ids_spell_the_corpus_sorted_by_count(tmp_path):
     s = corpus.load_stream(str(tmp_path / "c.txt"), cache_dir=str(tmp_path / "cache"))
     assert s.words == ["a", "b", "c"] and s.counts.tolist() == [3, 2, 1] and s.tokens == 6
     END = int(corpus.SENTENCE_END)
-    assert np.asarray(s.ids).tolist() == [1, 0, 2, 0, END, 1, 0, END]
+    assert s.read(0, len(s)).tolist() == [1, 0, 2, 0, END, 1, 0, END]
+    assert s.read(2, 5).tolist() == [2, 0, END]
 
 
 def test_second_load_reads_the_cache(tmp_path, monkeypatch):
@@ -75,7 +76,7 @@ def test_second_load_reads_the_cache(tmp_path, monkeypatch):
     first = corpus.load_stream(str(tmp_path / "c.txt"), cache_dir=str(tmp_path / "cache"))
     monkeypatch.setattr(corpus, "_build_entry", lambda *a: pytest.fail("rebuilt the cache"))
     second = corpus.load_stream(str(tmp_path / "c.txt"), cache_dir=str(tmp_path / "cache"))
-    assert second.key == first.key and np.array_equal(second.ids, first.ids)
+    assert second.key == first.key and np.array_equal(second.read(0, 9), first.read(0, 9))
 
 
 def test_a_changed_corpus_gets_a_new_cache_entry(tmp_path):
@@ -94,10 +95,12 @@ def test_empty_corpus_is_an_error(tmp_path):
     assert not list((tmp_path / "cache").iterdir())  # no half-built entry left
 
 
-def test_chunks_end_at_sentence_ends_and_count_tokens():
+def test_chunks_end_at_sentence_ends_and_count_tokens(tmp_path):
     END = corpus.SENTENCE_END
     ids = np.array([0, 1, 2, END, 3, END, 4, 5, 6, 7, END, 8, END], np.uint32)
-    starts, ends, tokens = corpus.chunk_bounds(ids, 3)
+    ids.tofile(tmp_path / "ids.u32")
+    starts, ends, tokens = corpus.chunk_bounds(corpus.TokenStream(str(tmp_path / "ids.u32"), [], None,
+                                                                  9, 0, ""), 3)
     assert all(ids[e - 1] == END for e in ends)
     assert starts[0] == 0 and ends[-1] == len(ids) and np.all(starts[1:] == ends[:-1])
     assert tokens.sum() == 9

@@ -7,7 +7,7 @@ past 10,000). Tokens are whitespace-split and lowercased (`space`, as the C tool
 runs of Unicode letters (`words`). Bytes that are not UTF-8 are replaced and counted.
 
 One pass over the text assigns every distinct token an id and writes the ids, as uint32 with
-SENTENCE_END between sentences, to a cache file that later epochs and later runs memory-map.
+SENTENCE_END between sentences, to a cache file that later epochs and later runs read in blocks.
 The ids index the full vocabulary sorted by count then word, so any --min-count or --max-vocab is
 a prefix of it and the cache does not depend on them.
 
@@ -31,7 +31,7 @@ from .errors import W2VError
 SENTENCE_END = np.uint32(0xFFFFFFFF)
 MAX_SENTENCE = 10_000
 BLOCK_BYTES = 1 << 20
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 TOKENIZERS = ("space", "words")
 _LETTER_RUNS = re.compile(r"[^\W\d_]+")
 
@@ -152,13 +152,29 @@ def sentences(paths, tokens="space", stats=None):
 
 @dataclass
 class TokenStream:
-    """A corpus as token ids over its full vocabulary (sorted by count, then word)."""
-    ids: np.ndarray  # (N,) uint32 memory map; SENTENCE_END between sentences
+    """A corpus as token ids over its full vocabulary (sorted by count, then word).
+
+    The ids stay on disk and are read a block at a time: memory does not grow with the corpus.
+    """
+    path: str  # uint32 ids, SENTENCE_END between sentences
     words: list  # the full vocabulary
     counts: np.ndarray  # (len(words),) int64
-    tokens: int  # corpus tokens (N less the sentence ends)
+    tokens: int  # corpus tokens (the ids less the sentence ends)
     replaced_bytes: int
     key: str  # identifies the corpus and tokenizer: the cache entry's name
+
+    def __len__(self):
+        return os.path.getsize(self.path) // 4
+
+    def read(self, start, stop):
+        """ids[start:stop] as a uint32 array."""
+        return np.fromfile(self.path, dtype=np.uint32, count=max(stop - start, 0), offset=4 * start)
+
+    def blocks(self, size=1 << 20):
+        """(offset, ids) blocks covering the whole stream, in order."""
+        n = len(self)
+        for start in range(0, n, size):
+            yield start, self.read(start, min(start + size, n))
 
 
 def _cache_key(paths, tokens):
@@ -185,47 +201,52 @@ def load_stream(path, tokens="space", cache_dir=None, progress=None):
     with open(os.path.join(entry, "vocab.txt"), encoding="utf-8") as f:
         words = f.read().split("\n")[:-1]
     counts = np.load(os.path.join(entry, "counts.npy"))
-    ids = np.load(os.path.join(entry, "ids.npy"), mmap_mode="r")
-    return TokenStream(ids, words, counts, meta["tokens"], meta["replaced_bytes"], key)
+    return TokenStream(os.path.join(entry, "ids.u32"), words, counts, meta["tokens"],
+                       meta["replaced_bytes"], key)
 
 
 def _build_entry(paths, tokens, cache_dir, entry, progress):
+    """One pass over the text: ids in order of first appearance to raw.u32, counted as they go;
+    then the ids renumbered by count into ids.u32, block by block."""
     os.makedirs(cache_dir, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".build-", dir=cache_dir)
     try:
         stats = {}
         index = {}  # word -> id in order of first appearance
-        n = 0
+        counts = []  # id -> count
         raw_path = os.path.join(tmp, "raw.u32")
         with open(raw_path, "wb") as out:
+            batch = []
             for sentence in sentences(paths, tokens, stats):
-                ids = [index.setdefault(w, len(index)) for w in sentence]
-                ids.append(SENTENCE_END)
-                out.write(np.array(ids, dtype=np.uint32).tobytes())
-                n += len(ids)
+                for w in sentence:
+                    i = index.get(w)
+                    if i is None:
+                        i = index[w] = len(counts)
+                        counts.append(0)
+                    counts[i] += 1
+                    batch.append(i)
+                batch.append(SENTENCE_END)
+                if len(batch) >= 1 << 16:
+                    np.array(batch, dtype=np.uint32).tofile(out)
+                    batch = []
                 if progress is not None:
                     progress(len(sentence))
+            np.array(batch, dtype=np.uint32).tofile(out)
         if not index:
             raise W2VError(f"corpus {paths[0] if len(paths) == 1 else os.path.dirname(paths[0])} "
                            "holds no tokens")
-        raw = np.memmap(raw_path, dtype=np.uint32, mode="r", shape=(n,))
-        words = np.array(list(index), dtype=object)
-        counts = np.zeros(len(words), dtype=np.int64)
-        for start in range(0, n, 1 << 24):
-            block = raw[start:start + (1 << 24)]
-            counts += np.bincount(block[block != SENTENCE_END], minlength=len(words))
+        words = list(index)
+        counts = np.array(counts, dtype=np.int64)
         order = sorted(range(len(words)), key=lambda i: (-counts[i], words[i]))
         rank = np.empty(len(words) + 1, dtype=np.uint32)
         rank[np.array(order)] = np.arange(len(words), dtype=np.uint32)
-        rank[-1] = SENTENCE_END  # SENTENCE_END wraps to index -1 below
-        ids = np.lib.format.open_memmap(os.path.join(tmp, "ids.npy"), mode="w+", dtype=np.uint32,
-                                        shape=(n,))
-        for start in range(0, n, 1 << 24):
-            block = raw[start:start + (1 << 24)].astype(np.int64)
-            block[block == SENTENCE_END] = -1
-            ids[start:start + len(block)] = rank[block]
-        ids.flush()
-        del ids, raw
+        rank[-1] = SENTENCE_END  # SENTENCE_END, as int64 -1, indexes this last entry
+        raw = TokenStream(raw_path, words, counts, 0, 0, "")
+        with open(os.path.join(tmp, "ids.u32"), "wb") as out:
+            for _, block in raw.blocks():
+                block = block.astype(np.int64)
+                block[block == SENTENCE_END] = -1
+                rank[block].tofile(out)
         os.remove(raw_path)
         np.save(os.path.join(tmp, "counts.npy"), counts[order])
         with open(os.path.join(tmp, "vocab.txt"), "w", encoding="utf-8") as f:
@@ -244,14 +265,15 @@ def _build_entry(paths, tokens, cache_dir, entry, progress):
         raise
 
 
-def chunk_bounds(ids, chunk_tokens):
+def chunk_bounds(stream, chunk_tokens):
     """Split the id stream into chunks of about chunk_tokens, ending at sentence ends.
 
     Returns (starts, ends, tokens) arrays: chunk i is ids[starts[i]:ends[i]] and holds
     tokens[i] corpus tokens.
     """
-    n = len(ids)
-    ends_at = np.flatnonzero(np.asarray(ids) == SENTENCE_END) + 1  # a sentence ends before each
+    n = len(stream)
+    ends_at = np.concatenate([np.flatnonzero(block == SENTENCE_END) + offset + 1
+                              for offset, block in stream.blocks()])  # a sentence ends before each
     targets = np.arange(chunk_tokens, n, chunk_tokens)
     cuts = np.unique(ends_at[np.minimum(np.searchsorted(ends_at, targets), len(ends_at) - 1)])
     bounds = np.concatenate([[0], cuts[cuts < n], [n]]).astype(np.int64)
@@ -259,4 +281,3 @@ def chunk_bounds(ids, chunk_tokens):
     sentence_ends = np.searchsorted(ends_at, ends, side="right") - np.searchsorted(ends_at, starts,
                                                                                     side="right")
     return starts, ends, (ends - starts) - sentence_ends
-

@@ -74,11 +74,11 @@ class Stopped(Exception):
     """The run stopped between chunks at the user's request; progress is consistent."""
 
 
-def run(ids, chunks, remap, keep, step, V, U, config, progress, bar=None, on_checkpoint=None,
+def run(read, chunks, remap, keep, step, V, U, config, progress, bar=None, on_checkpoint=None,
         stop_when=None):
     """Train until progress reaches config.epochs; updates V, U and progress in place.
 
-    ids: the corpus as uint32 ids over the full vocabulary; chunks: (starts, ends, tokens) from
+    read(start, stop): the corpus's uint32 ids over the full vocabulary; chunks: (starts, ends, tokens) from
     corpus.chunk_bounds; remap and keep: what kernels.prepare_chunk needs. on_checkpoint(progress)
     is called every config.checkpoint_every seconds and at the end of every epoch, with no chunk
     in flight. stop_when(epoch, chunk), called before each chunk, stops the run as Ctrl-C does
@@ -86,13 +86,13 @@ def run(ids, chunks, remap, keep, step, V, U, config, progress, bar=None, on_che
     Raises Stopped after draining the chunks in flight. Returns the corpus tokens trained.
     """
     starts, ends, tokens = chunks
-    n_chunks, N, E = len(starts), len(ids), config.epochs
+    n_chunks, N, E = len(starts), int(ends[-1]), config.epochs
     keep = keep.astype(np.float32)
 
     def work(epoch, i):
         state = chunk_seed(config.seed, epoch, i)
         alpha = learning_rate(config.alpha, config.min_alpha, (epoch * N + starts[i]) / (E * N))
-        sen, state = kernels.prepare_chunk(ids[starts[i]:ends[i]], remap, keep, state)
+        sen, state = kernels.prepare_chunk(read(starts[i], ends[i]), remap, keep, state)
         cost, pairs, _ = step(sen, V, U, alpha, np.uint64(state))
         return cost, pairs, int(tokens[i]), alpha
 

@@ -115,7 +115,7 @@ def train(config, quiet=False, stop_when=None, evaluate=False):
     _warm_up(step, remap, keep, V, U)
     compile_seconds = time.perf_counter() - compile_start
 
-    chunks = corpus.chunk_bounds(stream.ids, config.chunk_words)
+    chunks = corpus.chunk_bounds(stream, config.chunk_words)
     checkpoint_path = config.checkpoint or config.out + ".ckpt"
 
     def save_checkpoint(p):
@@ -126,7 +126,7 @@ def train(config, quiet=False, stop_when=None, evaluate=False):
               desc="training", disable=quiet, file=sys.stderr, smoothing=0.1) as bar:
         start = time.perf_counter()
         try:
-            trained = sgd.run(stream.ids, chunks, remap, keep, step, V, U, config, progress, bar,
+            trained = sgd.run(stream.read, chunks, remap, keep, step, V, U, config, progress, bar,
                               save_checkpoint if config.checkpoint else None, stop_when)
         except sgd.Stopped:
             save_checkpoint(progress)

@@ -1,0 +1,269 @@
+"""Benchmark w2v against gensim, side by side, on the same corpus and settings.
+
+Each run is a fresh process; w2v and gensim alternate (A B A B ...) so that a noisy machine hurts
+both alike. Reported per thread count: median training words/s (corpus tokens x epochs over the
+training loop's seconds, as gensim counts raw words), median total seconds (reading, vocabulary and
+training), peak RSS of the training process (before scoring), WordSim-353 Spearman and Google analogy accuracy (both scored by w2v.evaluate,
+which agrees with gensim's own to 0.001), and the ratio w2v/gensim.
+
+    python scripts/bench.py                          # shipped corpus, 1 and 2 threads, 3 repeats
+    python scripts/bench.py --short-lines            # the same text re-cut into lines of 3-8 tokens
+    python scripts/bench.py --corpus text8.txt --threads 2 --json out.json
+    python scripts/bench.py --softmax                # full-softmax FLOP rate vs numpy's matmul
+    python scripts/bench.py --memory                 # w2v peak RSS on the corpus and on it 4x over
+"""
+import argparse
+import gzip
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from w2v.evaluate import analogies, default_path, word_pairs  # noqa: E402
+
+
+def peak_rss():
+    """This process's peak resident set, in bytes. VmHWM belongs to the process's own memory map;
+    getrusage's ru_maxrss can carry the parent's peak over a fork."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def score(vectors):
+    return {"spearman": word_pairs(vectors, default_path("wordsim353.tsv"))["spearman"],
+            "analogy": analogies(vectors, default_path("questions-words.txt"))["accuracy"]}
+
+
+def worker_w2v(args):
+    from w2v import TrainConfig, train
+
+    with tempfile.TemporaryDirectory() as tmp:  # a fresh id cache: total time includes reading
+        start = time.perf_counter()
+        vectors = train(TrainConfig(corpus=args.corpus, out=os.path.join(tmp, "v.bin"),
+                                    threads=args.threads, epochs=args.epochs, dim=args.dim,
+                                    window=args.window, negative=args.negative,
+                                    min_count=args.min_count, sample=args.sample, seed=args.seed,
+                                    cache_dir=os.path.join(tmp, "ids")), quiet=True)
+        total = time.perf_counter() - start
+        rss = peak_rss()  # of training, before the scoring below adds its own
+    return {"words_per_sec": vectors.stats["words_per_sec"], "total_seconds": total,
+            "train_seconds": vectors.stats["train_seconds"], "peak_rss": rss,
+            **(score(vectors) if args.score else {})}
+
+
+def worker_gensim(args):
+    from gensim.models import Word2Vec
+    from gensim.models.word2vec import LineSentence
+
+    from w2v.vectors import Vectors
+
+    start = time.perf_counter()
+    sentences = LineSentence(args.corpus)
+    model = Word2Vec(vector_size=args.dim, window=args.window, min_count=args.min_count, sg=1, hs=0,
+                     negative=args.negative, sample=args.sample, workers=args.threads,
+                     epochs=args.epochs, seed=args.seed)
+    model.build_vocab(sentences)
+    train_start = time.perf_counter()
+    model.train(sentences, total_examples=model.corpus_count, epochs=model.epochs)
+    end = time.perf_counter()
+    rss = peak_rss()
+    return {"words_per_sec": model.corpus_total_words * args.epochs / (end - train_start),
+            "total_seconds": end - start, "train_seconds": end - train_start, "peak_rss": rss,
+            **(score(Vectors(model.wv.index_to_key, model.wv.vectors)) if args.score else {})}
+
+
+def run_worker(tool, args, threads, corpus):
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", tool, "--corpus", corpus,
+           "--threads", str(threads), "--epochs", str(args.epochs), "--dim", str(args.dim),
+           "--window", str(args.window), "--negative", str(args.negative),
+           "--min-count", str(args.min_count), "--sample", str(args.sample), "--seed", str(args.seed)]
+    if not args.score:
+        cmd.append("--no-score")
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"{tool} worker failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def short_lines(path, out, seed=0):
+    """The corpus's tokens re-cut into lines of 3 to 8 tokens."""
+    rng = np.random.default_rng(seed)
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        tokens = f.read().split()
+    with open(out, "w", encoding="utf-8") as f:
+        i = 0
+        while i < len(tokens):
+            n = int(rng.integers(3, 9))
+            f.write(" ".join(tokens[i:i + n]) + "\n")
+            i += n
+    return out
+
+
+def compare(args, corpus):
+    rows = []
+    for threads in args.threads:
+        runs = {"w2v": [], "gensim": []}
+        for _ in range(args.repeats):
+            for tool in ("w2v", "gensim"):
+                runs[tool].append(run_worker(tool, args, threads, corpus))
+        med = {tool: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for tool, rs in runs.items()}
+        rows.append({"threads": threads, "w2v": med["w2v"], "gensim": med["gensim"],
+                     "runs": runs})
+    return rows
+
+
+def print_compare(rows, title):
+    print(f"\n{title}")
+    cols = ["words_per_sec", "total_seconds", "peak_rss", "spearman", "analogy"]
+    fmt = {"words_per_sec": "{:,.0f}", "total_seconds": "{:.2f}", "peak_rss": "{:,.0f} MB",
+           "spearman": "{:.3f}", "analogy": "{:.3f}"}
+    print(f"{'threads':>7} {'tool':>7} " + " ".join(f"{c:>16}" for c in cols))
+    for row in rows:
+        for tool in ("w2v", "gensim"):
+            vals = []
+            for c in cols:
+                v = row[tool].get(c)
+                v = v / 2 ** 20 if c == "peak_rss" and v is not None else v
+                vals.append(fmt[c].format(v) if v is not None else "-")
+            print(f"{row['threads']:>7} {tool:>7} " + " ".join(f"{v:>16}" for v in vals))
+        w, g = row["w2v"], row["gensim"]
+        ratio = [f"{w[c] / g[c]:.2f}x" if c in ("words_per_sec", "total_seconds", "peak_rss") and g.get(c)
+                 else (f"{w[c] - g[c]:+.3f}" if c in w and c in g else "-") for c in cols]
+        print(f"{row['threads']:>7} {'w2v/g':>7} " + " ".join(f"{v:>16}" for v in ratio))
+
+
+def softmax_rates(args):
+    """Words/s of the full-softmax step at W = 10k and 50k, and its FLOP rate against numpy's
+    own float32 matrix product of the same shape, measured here in the same run."""
+    from w2v import TrainConfig, corpus, kernels
+    from w2v.steps import STEPS
+    from w2v.train import DEFAULT_CORPUS
+    from w2v.vocab import Vocab
+
+    stream = corpus.load_stream(args.corpus or DEFAULT_CORPUS)
+    out = []
+    for W in (10_000, 50_000):
+        config = TrainConfig(loss="softmax", dim=args.dim, window=args.window, min_count=1, max_vocab=W,
+                             batch_words=args.batch_words)
+        vocab = Vocab.from_counts(stream.words, stream.counts, 1, W)
+        W = len(vocab)
+        remap = np.full(len(stream.words), -1, np.int32)
+        remap[:W] = np.arange(W)
+        keep = vocab.keep_probabilities(config.sample).astype(np.float32)
+        raw = stream.read(0, args.softmax_tokens)
+        sen, state = kernels.prepare_chunk(raw, remap, keep, np.uint64(1))
+        rng = np.random.default_rng(0)
+        V = (rng.random((W, args.dim), dtype=np.float32) - 0.5) / args.dim
+        U = np.zeros((W, args.dim), np.float32)
+        step = STEPS["softmax"](config, vocab)
+        step(sen[:200], V, U, 0.0, np.uint64(state))  # warm up
+        start = time.perf_counter()
+        _, pairs, _ = step(sen, V, U, 0.01, np.uint64(state))
+        seconds = time.perf_counter() - start
+        tokens = int((raw != corpus.SENTENCE_END).sum())
+        flops = pairs * 6 * args.dim * W  # three (B, d, W) products of 2 flops per multiply-add
+        a = rng.random((args.batch_words, args.dim), dtype=np.float32)
+        b = rng.random((args.dim, W), dtype=np.float32)
+        a @ b
+        reps, start = 0, time.perf_counter()
+        while time.perf_counter() - start < 1.0:
+            a @ b
+            reps += 1
+        matmul = 2 * args.batch_words * args.dim * W * reps / (time.perf_counter() - start)
+        out.append({"W": W, "words_per_sec": tokens / seconds, "gflops": flops / seconds / 1e9,
+                    "matmul_gflops": matmul / 1e9, "ratio": flops / seconds / matmul})
+    return out
+
+
+def memory(args, corpus):
+    """w2v's peak RSS on the corpus and on the same corpus four times over (1 epoch each)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        big = os.path.join(tmp, "x4.txt")
+        opener = gzip.open if corpus.endswith(".gz") else open
+        with opener(corpus, "rb") as f:
+            text = f.read()
+        with open(big, "wb") as f:
+            for _ in range(4):
+                f.write(text)
+        one = run_worker("w2v", argparse.Namespace(**{**vars(args), "epochs": 1, "score": False}), 1, corpus)
+        four = run_worker("w2v", argparse.Namespace(**{**vars(args), "epochs": 1, "score": False}), 1, big)
+    return {"x1": one["peak_rss"], "x4": four["peak_rss"]}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--corpus", default=None, help="a text, .gz or .bz2 file [default: the shipped one]")
+    p.add_argument("--threads", default="1,2", help="comma-separated thread counts")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--dim", type=int, default=100)
+    p.add_argument("--window", type=int, default=5)
+    p.add_argument("--negative", type=int, default=5)
+    p.add_argument("--min-count", type=int, default=5)
+    p.add_argument("--sample", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--short-lines", action="store_true", help="also re-cut the corpus into 3-8 token lines")
+    p.add_argument("--softmax", action="store_true", help="measure the full-softmax loss too")
+    p.add_argument("--softmax-tokens", type=int, default=20_000)
+    p.add_argument("--batch-words", type=int, default=1024)
+    p.add_argument("--memory", action="store_true", help="w2v peak RSS at 1x and 4x the corpus")
+    p.add_argument("--no-score", dest="score", action="store_false", help="skip the quality scores")
+    p.add_argument("--json", default=None, help="write the results to this file as well")
+    p.add_argument("--worker", choices=["w2v", "gensim"], help=argparse.SUPPRESS)
+    args = p.parse_args()
+
+    if args.worker:
+        args.threads = int(args.threads)
+        result = (worker_w2v if args.worker == "w2v" else worker_gensim)(args)
+        print(json.dumps(result))
+        return
+
+    from w2v.train import DEFAULT_CORPUS
+
+    corpus = args.corpus or DEFAULT_CORPUS
+    args.threads = [int(t) for t in args.threads.split(",")]
+    print(f"corpus {corpus}; dim {args.dim}, window {args.window}, negative {args.negative}, "
+          f"min_count {args.min_count}, sample {args.sample}, epochs {args.epochs}; "
+          f"median of {args.repeats} alternating runs, each in a fresh process")
+    results = {"settings": {k: v for k, v in vars(args).items() if k != "worker"}}
+    results["corpus"] = compare(args, corpus)
+    print_compare(results["corpus"], "as it is")
+    if args.short_lines:
+        with tempfile.TemporaryDirectory() as tmp:
+            short = short_lines(corpus, os.path.join(tmp, "short.txt"))
+            results["short_lines"] = compare(args, short)
+        print_compare(results["short_lines"], "re-cut into lines of 3-8 tokens")
+    if args.softmax:
+        results["softmax"] = softmax_rates(args)
+        print("\nfull softmax (one thread of w2v's loop; numpy's BLAS threads as configured)")
+        for r in results["softmax"]:
+            print(f"  W={r['W']:>6,}: {r['words_per_sec']:>9,.0f} words/s, {r['gflops']:6.1f} GFLOP/s, "
+                  f"numpy float32 matmul {r['matmul_gflops']:6.1f} GFLOP/s, ratio {r['ratio']:.2f}")
+    if args.memory:
+        results["memory"] = memory(args, corpus)
+        m = results["memory"]
+        print(f"\nw2v peak RSS, 1 epoch: corpus {m['x1'] / 2**20:,.0f} MB, "
+              f"4x corpus {m['x4'] / 2**20:,.0f} MB")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
