@@ -26,9 +26,8 @@ import time
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-from w2v.evaluate import analogies, default_path, word_pairs  # noqa: E402
+sys.path.insert(0, ROOT)  # w2v is imported inside the functions: the gensim worker's peak RSS
+                          # must not include w2v's imports (numba)
 
 
 def peak_rss():
@@ -45,6 +44,8 @@ def peak_rss():
 
 
 def score(vectors):
+    from w2v.evaluate import analogies, default_path, word_pairs
+
     return {"spearman": word_pairs(vectors, default_path("wordsim353.tsv"))["spearman"],
             "analogy": analogies(vectors, default_path("questions-words.txt"))["accuracy"]}
 
@@ -70,8 +71,6 @@ def worker_gensim(args):
     from gensim.models import Word2Vec
     from gensim.models.word2vec import LineSentence
 
-    from w2v.vectors import Vectors
-
     start = time.perf_counter()
     sentences = LineSentence(args.corpus)
     model = Word2Vec(vector_size=args.dim, window=args.window, min_count=args.min_count, sg=1, hs=0,
@@ -82,6 +81,8 @@ def worker_gensim(args):
     model.train(sentences, total_examples=model.corpus_count, epochs=model.epochs)
     end = time.perf_counter()
     rss = peak_rss()
+    from w2v.vectors import Vectors
+
     return {"words_per_sec": model.corpus_total_words * args.epochs / (end - train_start),
             "total_seconds": end - start, "train_seconds": end - train_start, "peak_rss": rss,
             **(score(Vectors(model.wv.index_to_key, model.wv.vectors)) if args.score else {})}

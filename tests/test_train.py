@@ -180,3 +180,17 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path, small_corpus, w2v_hom
     assert proc.returncode == 130, err
     assert f"--resume {ckpt}" in err and "Traceback" not in err
     assert not (tmp_path / "v.bin").exists()
+
+
+def test_two_threads_learn_the_planted_groups(tmp_path):
+    groups = planted_corpus(tmp_path / "c.txt", sentences=12000)
+    vectors = train(_config(tmp_path, tmp_path / "c.txt", threads=2, chunk_words=3000), quiet=True)
+    assert _group_accuracy(vectors, groups) >= 0.9
+
+
+def test_mean_cost_is_the_same_at_one_and_two_threads(tmp_path):
+    planted_corpus(tmp_path / "c.txt", sentences=12000)
+    costs = [train(_config(tmp_path, tmp_path / "c.txt", threads=t, chunk_words=3000, epochs=2),
+                   quiet=True).stats["epoch_costs"] for t in (1, 2)]
+    # every chunk's cost is tallied once: the means agree up to Hogwild's noise, not a factor
+    np.testing.assert_allclose(costs[0], costs[1], rtol=0.03)

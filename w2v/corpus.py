@@ -266,18 +266,28 @@ def _build_entry(paths, tokens, cache_dir, entry, progress):
 
 
 def chunk_bounds(stream, chunk_tokens):
-    """Split the id stream into chunks of about chunk_tokens, ending at sentence ends.
+    """Split the id stream into chunks of about chunk_tokens, each ending at a sentence end.
 
     Returns (starts, ends, tokens) arrays: chunk i is ids[starts[i]:ends[i]] and holds
-    tokens[i] corpus tokens.
+    tokens[i] corpus tokens. Reads the stream a block at a time and keeps only the cuts.
     """
+    cuts, ends_before = [], []  # where each chunk ends, and how many sentence ends precede that
+    seen = 0  # sentence ends in the blocks before this one
+    target = chunk_tokens
+    for offset, block in stream.blocks():
+        after = np.flatnonzero(block == SENTENCE_END) + offset + 1  # a sentence ends before each
+        k = int(np.searchsorted(after, target))
+        while k < len(after):
+            cuts.append(int(after[k]))
+            ends_before.append(seen + k + 1)
+            target = after[k] + chunk_tokens
+            k = int(np.searchsorted(after, target, side="left"))
+        seen += len(after)
     n = len(stream)
-    ends_at = np.concatenate([np.flatnonzero(block == SENTENCE_END) + offset + 1
-                              for offset, block in stream.blocks()])  # a sentence ends before each
-    targets = np.arange(chunk_tokens, n, chunk_tokens)
-    cuts = np.unique(ends_at[np.minimum(np.searchsorted(ends_at, targets), len(ends_at) - 1)])
-    bounds = np.concatenate([[0], cuts[cuts < n], [n]]).astype(np.int64)
-    starts, ends = bounds[:-1], bounds[1:]
-    sentence_ends = np.searchsorted(ends_at, ends, side="right") - np.searchsorted(ends_at, starts,
-                                                                                    side="right")
+    if not cuts or cuts[-1] != n:
+        cuts.append(n)
+        ends_before.append(seen)
+    ends = np.array(cuts, dtype=np.int64)
+    starts = np.concatenate([[0], ends[:-1]])
+    sentence_ends = np.diff(np.concatenate([[0], ends_before]))
     return starts, ends, (ends - starts) - sentence_ends
