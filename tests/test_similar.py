@@ -159,3 +159,12 @@ def test_plot_writes_a_png(tmp_path, known):
     proc = run_cli("plot", known, "king", "queen", "apple", "pear", "-o", tmp_path / "w.png")
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "w.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_train_eval_records_the_figures_in_the_sidecar(tmp_path):
+    out = tmp_path / "v.bin"
+    proc = run_cli("train", "--out", out, "--epochs", 1, "--dim", 20, "--max-vocab", 3000, "--eval", "-q")
+    assert proc.returncode == 0, proc.stderr
+    meta = json.loads((tmp_path / "v.bin.json").read_text())
+    assert meta["eval"]["analogies"]["total"] > 0 and -1 <= meta["eval"]["pairs"]["spearman"] <= 1
+    assert "analogies total" in proc.stdout and "Spearman" in proc.stdout
