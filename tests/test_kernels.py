@@ -60,8 +60,7 @@ def _table_values(x):
     s = np.empty_like(x)
     nls = np.empty_like(x)
     for i in range(x.shape[0]):
-        s[i] = kernels._sigmoid(x[i])
-        nls[i] = kernels._neg_log_sigmoid(x[i])
+        s[i], nls[i] = kernels._sigmoid_and_cost(x[i])
     return s, nls
 
 

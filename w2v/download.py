@@ -242,45 +242,46 @@ def unpack(archive, target, members=None, max_bytes=MAX_BYTES):
         raise W2VError(f"cannot unpack {os.path.basename(archive)}: {e}") from None
 
 
+def _extract(entries, members, target, packed, max_bytes, name):
+    """Check every chosen (member, size, problem, open) entry first, then write them all."""
+    entries = [e for e in entries if members is None or e[0] in members]
+    for member, _, problem, _ in entries:
+        if problem:
+            raise W2VError(f"refusing {name}: member {member!r} is {problem}")
+        _safe_target(target, member)
+    _check_total(sum(size for _, size, _, _ in entries), packed, max_bytes, name)
+    written = []
+    for member, size, _, open_member in entries:
+        path = _safe_target(target, member)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open_member() as src:
+            _copy_limited(src, path, size, name)
+        written.append(path)
+    return written
+
+
 def _unpack(archive, target, members, max_bytes):
     packed = os.path.getsize(archive)
     name = os.path.basename(archive)
     os.makedirs(target, exist_ok=True)
-    written = []
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as z:
-            infos = [i for i in z.infolist() if not i.is_dir() and (members is None or i.filename in members)]
-            for info in infos:
-                if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                    raise W2VError(f"refusing {name}: member {info.filename!r} is a symbolic link")
-                _safe_target(target, info.filename)
-            _check_total(sum(i.file_size for i in infos), packed, max_bytes, name)
-            for info in infos:
-                path = _safe_target(target, info.filename)
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                with z.open(info) as src:
-                    _copy_limited(src, path, info.file_size, name)
-                written.append(path)
+            entries = [(i.filename, i.file_size,
+                        "a symbolic link" if (i.external_attr >> 16) & 0o170000 == 0o120000 else None,
+                        lambda i=i: z.open(i)) for i in z.infolist() if not i.is_dir()]
+            written = _extract(entries, members, target, packed, max_bytes, name)
     elif tarfile.is_tarfile(archive):
         with tarfile.open(archive) as t:
-            infos = [i for i in t.getmembers() if not i.isdir() and (members is None or i.name in members)]
-            for info in infos:
-                if not info.isfile():
-                    raise W2VError(f"refusing {name}: member {info.name!r} is a link or a device")
-                _safe_target(target, info.name)
-            _check_total(sum(i.size for i in infos), packed, max_bytes, name)
-            for info in infos:
-                path = _safe_target(target, info.name)
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                _copy_limited(t.extractfile(info), path, info.size, name)
-                written.append(path)
+            entries = [(i.name, i.size, None if i.isfile() else "a link or a device",
+                        lambda i=i: t.extractfile(i)) for i in t.getmembers() if not i.isdir()]
+            written = _extract(entries, members, target, packed, max_bytes, name)
     elif name.endswith((".gz", ".bz2", ".xz")):
         opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[os.path.splitext(name)[1]]
         path = _safe_target(target, os.path.splitext(name)[0])
         limit = min(max_bytes, MAX_RATIO * packed)
         with opener(archive, "rb") as src:
             _copy_limited(src, path, limit, name)
-        written.append(path)
+        written = [path]
     else:
         raise W2VError(f"{name} is not an archive w2v can unpack (zip, tar, .gz, .bz2, .xz)")
     return written

@@ -105,17 +105,6 @@ def _sigmoid_and_cost(z):
     return s, nls + max(-z - _TMAX, np.float32(0.0))
 
 
-@njit(inline="always")
-def _sigmoid(x):
-    return _sigmoid_and_cost(x)[0]
-
-
-@njit(inline="always")
-def _neg_log_sigmoid(x):
-    """-log σ(x), never log 0."""
-    return _sigmoid_and_cost(x)[1]
-
-
 @njit(nogil=True, cache=True)
 def prepare_chunk(raw, remap, keep, state):
     """Raw corpus ids -> training ids, with out-of-vocabulary and subsampled words dropped.
@@ -145,6 +134,29 @@ def prepare_chunk(raw, remap, keep, state):
     return out[:n], state
 
 
+@njit(inline="always")
+def _add_combination_(dst, r, src, rows, n, C, c, in_row):
+    """dst[r] += Σ_m C[c, m] · src[rows[m]] over m < n (C[m, c] if not in_row), in place.
+
+    Two source rows a pass over dst[r]: half the loads and stores of one row at a time. C is
+    indexed, not sliced: a view would cost two atomic reference counts a call.
+    """
+    d = dst.shape[1]
+    m = 0
+    while m < n:
+        g0 = C[c, m] if in_row else C[m, c]
+        i0 = rows[m]
+        if m + 1 < n:
+            g1 = C[c, m + 1] if in_row else C[m + 1, c]
+            i1 = rows[m + 1]
+            for k in range(d):
+                dst[r, k] += g0 * src[i0, k] + g1 * src[i1, k]
+        else:
+            for k in range(d):
+                dst[r, k] += g0 * src[i0, k]
+        m += 2
+
+
 @njit(nogil=True, fastmath=True, cache=True)
 def window_update(V, U, inputs, n_in, targets, n_t, alpha, grad_in, G):
     """One HogBatch window: n_in input words against the same n_t output words, in place.
@@ -157,8 +169,7 @@ def window_update(V, U, inputs, n_in, targets, n_t, alpha, grad_in, G):
     """
     d = V.shape[1]
     cost = 0.0
-    # Rows are indexed as V[i, k], never taken as views (a view costs two atomic reference counts),
-    # and each pass over a row serves two rows of the other side: half the loads and stores.
+    # Rows are indexed as V[i, k], never taken as views (a view costs two atomic reference counts).
     for a in range(n_in):  # scores f = v_a·u_t, kept in G for now
         i = inputs[a]
         t = 0
@@ -184,28 +195,9 @@ def window_update(V, U, inputs, n_in, targets, n_t, alpha, grad_in, G):
             G[a, t] = sign * alpha * (np.float32(1.0) - s)
     for a in range(n_in):  # grad_in = G @ U[targets]: (n_in, n_t) @ (n_t, d)
         grad_in[a, :d] = 0.0
-        t = 0
-        while t + 1 < n_t:
-            j0, j1, g0, g1 = targets[t], targets[t + 1], G[a, t], G[a, t + 1]
-            for k in range(d):
-                grad_in[a, k] += g0 * U[j0, k] + g1 * U[j1, k]
-            t += 2
-        if t < n_t:
-            j0, g0 = targets[t], G[a, t]
-            for k in range(d):
-                grad_in[a, k] += g0 * U[j0, k]
+        _add_combination_(grad_in, a, U, targets, n_t, G, a, True)
     for t in range(n_t):  # U[targets] += Gᵀ @ V[inputs]: (n_t, n_in) @ (n_in, d)
-        j = targets[t]
-        a = 0
-        while a + 1 < n_in:
-            i0, i1, g0, g1 = inputs[a], inputs[a + 1], G[a, t], G[a + 1, t]
-            for k in range(d):
-                U[j, k] += g0 * V[i0, k] + g1 * V[i1, k]
-            a += 2
-        if a < n_in:
-            i0, g0 = inputs[a], G[a, t]
-            for k in range(d):
-                U[j, k] += g0 * V[i0, k]
+        _add_combination_(U, targets[t], V, inputs, n_in, G, t, False)
     for a in range(n_in):  # V[inputs] += grad_in, after U used the old V
         i = inputs[a]
         for k in range(d):
@@ -220,25 +212,22 @@ def pair_update(V, U, c, targets, n_t, alpha, neu1e):
     Returns the cost. For distinct targets this is one SGD step of the reference loss.
     """
     d = V.shape[1]
-    v = V[c]
     neu1e[:] = 0.0
     cost = 0.0
     for t in range(n_t):
-        u = U[targets[t]]
+        j = targets[t]
         f = np.float32(0.0)
         for k in range(d):
-            f += v[k] * u[k]
-        if t == 0:
-            cost += _neg_log_sigmoid(f)
-            g = (np.float32(1.0) - _sigmoid(f)) * alpha
-        else:
-            cost += _neg_log_sigmoid(-f)
-            g = -_sigmoid(f) * alpha
+            f += V[c, k] * U[j, k]
+        sign = np.float32(1.0) if t == 0 else np.float32(-1.0)
+        s, nls = _sigmoid_and_cost(sign * f)
+        cost += nls
+        g = sign * alpha * (np.float32(1.0) - s)  # α(label - σ(f))
         for k in range(d):
-            neu1e[k] += g * u[k]
-            u[k] += g * v[k]
+            neu1e[k] += g * U[j, k]
+            U[j, k] += g * V[c, k]
     for k in range(d):
-        v[k] += neu1e[k]
+        V[c, k] += neu1e[k]
     return cost
 
 
