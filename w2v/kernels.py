@@ -248,14 +248,14 @@ def neg_chunk(sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state)
     cost = 0.0
     pairs = 0
     n = sen.shape[0]
+    # Each window's negatives are drawn one window ahead, so that the rows of U it will need can
+    # be prefetched while the window before it computes: they are random rows, mostly not in
+    # cache, and waiting for them was a large part of the time. ahead[slot] holds this window's.
+    ahead = np.empty((2, K), dtype=np.int32)
+    slot = 0
     if shared:
-        # Every window's negatives are drawn up front, so that the rows of U the next window
-        # will need can be prefetched while this one computes: they are random rows, mostly
-        # not in cache, and waiting for them was a large part of the time.
-        negatives = np.empty((n, K), dtype=np.int32)
-        for p in range(n):
-            for k in range(K):
-                negatives[p, k], state = _draw(state, alias_prob, alias_idx)
+        for k in range(K):
+            ahead[0, k], state = _draw(state, alias_prob, alias_idx)
     start = 0
     for end in range(n + 1):
         if end < n and sen[end] != SENTENCE_BREAK:
@@ -265,12 +265,15 @@ def neg_chunk(sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state)
             b = 1 + _below(state, window)  # dynamic window: radius uniform in 1..window
             c = sen[i]
             if shared:
-                if i + 1 < end:
-                    _prefetch_row(U, sen[i + 1])
+                following = i + 1 if i + 1 < n and sen[i + 1] != SENTENCE_BREAK else i + 2
+                if following < n:  # the next window, in this sentence or the next
                     for k in range(K):
-                        _prefetch_row(U, negatives[i + 1, k])
+                        ahead[1 - slot, k], state = _draw(state, alias_prob, alias_idx)
+                        _prefetch_row(U, ahead[1 - slot, k])
+                    _prefetch_row(U, sen[following])
                     if i + window + 1 < end:
                         _prefetch_row(V, sen[i + window + 1])
+                slot = 1 - slot
                 n_in = 0
                 for j in range(max(start, i - b), min(end, i + b + 1)):
                     if j != i:
@@ -281,8 +284,8 @@ def neg_chunk(sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state)
                 targets[0] = c
                 n_t = 1
                 for k in range(K):
-                    if negatives[i, k] != c:
-                        targets[n_t] = negatives[i, k]
+                    if ahead[1 - slot, k] != c:
+                        targets[n_t] = ahead[1 - slot, k]
                         n_t += 1
                 cost += window_update(V, U, inputs, n_in, targets, n_t, alpha, grad_in, G)
                 pairs += n_in
