@@ -5,6 +5,7 @@ what gensim users report: words are compared case-insensitively, analogies are s
 `restrict` most frequent words with 3CosAdd, and questions or pairs with a word outside the
 (restricted) vocabulary are skipped and counted, not scored.
 """
+import os
 from collections import OrderedDict
 
 import numpy as np
@@ -123,8 +124,6 @@ def word_pairs(vectors, path, restrict=300_000):
 
 def default_path(name):
     """A file shipped in the repository's data/ directory."""
-    import os
-
     return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", name)
 
 

@@ -19,13 +19,12 @@ from . import corpus, download, kernels, sgd
 from .atomic import atomic_write, check_writable
 from .config import TrainConfig
 from .errors import W2VError
-from .evaluate import evaluate_all
+from .evaluate import default_path, evaluate_all
 from .steps import STEPS
 from .vectors import Vectors
 from .vocab import Vocab
 
-DEFAULT_CORPUS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data",
-                              "wordnet-glosses.txt.gz")
+DEFAULT_CORPUS = default_path("wordnet-glosses.txt.gz")
 CHECKPOINT_VERSION = 1
 
 
