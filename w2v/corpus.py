@@ -237,9 +237,10 @@ def _build_entry(paths, tokens, cache_dir, entry, progress):
                            "holds no tokens")
         words = list(index)
         counts = np.array(counts, dtype=np.int64)
-        order = sorted(range(len(words)), key=lambda i: (-counts[i], words[i]))
+        alphabetical = np.array(sorted(range(len(words)), key=words.__getitem__), dtype=np.int64)
+        order = alphabetical[np.argsort(-counts[alphabetical], kind="stable")]  # by count, then word
         rank = np.empty(len(words) + 1, dtype=np.uint32)
-        rank[np.array(order)] = np.arange(len(words), dtype=np.uint32)
+        rank[order] = np.arange(len(words), dtype=np.uint32)
         rank[-1] = SENTENCE_END  # SENTENCE_END, as int64 -1, indexes this last entry
         raw = TokenStream(raw_path, words, counts, 0, 0, "")
         with open(os.path.join(tmp, "ids.u32"), "wb") as out:

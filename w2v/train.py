@@ -100,7 +100,9 @@ def train(config, quiet=False, stop_when=None, evaluate=False):
                                 list(checkpoint["epoch_costs"]))
     else:
         rng = np.random.default_rng(config.seed)
-        V = ((rng.random((W, d), dtype=np.float32) - 0.5) / d)  # as word2vec.c: U(-0.5/d, 0.5/d)
+        V = rng.random((W, d), dtype=np.float32)  # in place below: no (W, d) temporaries
+        V -= 0.5
+        V /= d  # as word2vec.c: U(-0.5/d, 0.5/d)
         U = np.zeros((W, d), dtype=np.float32)
         progress = sgd.Progress()
 

@@ -8,6 +8,7 @@ Both are what gensim's KeyedVectors.load_word2vec_format and word2vec.c read.
 The vectors live apart from the training state: this module knows nothing of training.
 """
 import difflib
+import functools
 
 import numpy as np
 
@@ -24,7 +25,11 @@ class Vectors:
             raise ValueError(f"{len(words)} words but a matrix of shape {matrix.shape}")
         self.words = list(words)
         self.matrix = matrix
-        self.index = {w: i for i, w in enumerate(self.words)}
+
+    @functools.cached_property
+    def index(self):
+        """word -> row, built on first use (a large vocabulary's dict is tens of MB)."""
+        return {w: i for i, w in enumerate(self.words)}
 
     def __len__(self):
         return len(self.words)
@@ -98,7 +103,7 @@ class Vectors:
         with atomic_write(path, "wb") as f:
             f.write(f"{len(self)} {self.dim}\n".encode())
             if format == "bin":
-                rows = self.matrix.astype("<f4")
+                rows = self.matrix.astype("<f4", copy=False)  # a copy only on big-endian machines
                 for w, row in zip(self.words, rows):
                     f.write(w.encode("utf-8") + b" " + row.tobytes() + b"\n")
             else:

@@ -3,6 +3,7 @@
 Words are sorted by count, then by the word itself, as gensim and the C tool sort them, so that
 the most frequent word has id 0. The vocabulary file format is the C tool's (`word count` a line).
 """
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,8 +17,10 @@ class Vocab:
     words: list  # (W,) id -> word
     counts: np.ndarray  # (W,) int64 corpus counts
 
-    def __post_init__(self):
-        self.index = {w: i for i, w in enumerate(self.words)}
+    @functools.cached_property
+    def index(self):
+        """word -> id, built on first use."""
+        return {w: i for i, w in enumerate(self.words)}
 
     def __len__(self):
         return len(self.words)
