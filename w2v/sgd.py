@@ -78,8 +78,9 @@ def run(read, chunks, remap, keep, step, V, U, config, progress, bar=None, on_ch
         stop_when=None):
     """Train until progress reaches config.epochs; updates V, U and progress in place.
 
-    read(start, stop): the corpus's uint32 ids over the full vocabulary; chunks: (starts, ends, tokens) from
-    corpus.chunk_bounds; remap and keep: what kernels.prepare_chunk needs. on_checkpoint(progress)
+    read(start, stop): the corpus's uint32 ids over the full vocabulary; chunks: (starts, ends,
+    tokens) from corpus.chunk_bounds; remap and keep: what kernels.prepare_chunk needs.
+    on_checkpoint(progress)
     is called every config.checkpoint_every seconds and at the end of every epoch, with no chunk
     in flight. stop_when(epoch, chunk), called before each chunk, stops the run as Ctrl-C does
     when it returns True.
