@@ -69,6 +69,15 @@ def _unit(state):
 
 
 @njit(inline="always")
+def _window(start, end, i, window, state):
+    """The positions [lo, hi) of centre i's dynamic window (radius uniform in 1..window), kept
+    inside its sentence [start, end); i itself is in the range and is skipped by the caller."""
+    state = _lcg(state)
+    b = 1 + _below(state, window)
+    return max(start, i - b), min(end, i + b + 1), state
+
+
+@njit(inline="always")
 def _draw(state, alias_prob, alias_idx):
     """One draw from the alias table (Vose): a bucket uniformly, then it or its alias."""
     state = _lcg(state)
@@ -261,8 +270,7 @@ def neg_chunk(sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state)
         if end < n and sen[end] != SENTENCE_BREAK:
             continue
         for i in range(start, end):
-            state = _lcg(state)
-            b = 1 + _below(state, window)  # dynamic window: radius uniform in 1..window
+            lo, hi, state = _window(start, end, i, window, state)
             c = sen[i]
             if shared:
                 following = i + 1 if i + 1 < n and sen[i + 1] != SENTENCE_BREAK else i + 2
@@ -275,7 +283,7 @@ def neg_chunk(sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state)
                         _prefetch_row(V, sen[i + window + 1])
                 slot = 1 - slot
                 n_in = 0
-                for j in range(max(start, i - b), min(end, i + b + 1)):
+                for j in range(lo, hi):
                     if j != i:
                         inputs[n_in] = sen[j]
                         n_in += 1
@@ -290,7 +298,7 @@ def neg_chunk(sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state)
                 cost += window_update(V, U, inputs, n_in, targets, n_t, alpha, grad_in, G)
                 pairs += n_in
             else:
-                for j in range(max(start, i - b), min(end, i + b + 1)):
+                for j in range(lo, hi):
                     if j == i:
                         continue
                     targets[0] = c
@@ -318,9 +326,8 @@ def skipgram_pairs(sen, window, state):
         if end < n and sen[end] != SENTENCE_BREAK:
             continue
         for i in range(start, end):
-            state = _lcg(state)
-            b = 1 + _below(state, window)
-            for j in range(max(start, i - b), min(end, i + b + 1)):
+            lo, hi, state = _window(start, end, i, window, state)
+            for j in range(lo, hi):
                 if j != i:
                     inputs[m] = sen[j]
                     outputs[m] = sen[i]
