@@ -71,7 +71,7 @@ def test_network_parameter_count_matches_its_arrays(rng):
 
 
 def test_neg_sampling_loss_matches_a_per_pair_loop(rng):
-    W, d, B, K = 9, 4, 5, 3
+    W, d, B = 9, 4, 5
     U, v_c = rng.normal(size=(W, d)), rng.normal(size=(B, d))
     outside = np.array([1, 1, 4, 0, 8])
     negatives = np.array([[2, 3, 2], [5, 6, 7], [0, 1, 2], [3, 3, 3], [1, 2, 3]])

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-from w2v.errors import W2VError
 from w2v.vectors import Vectors
 
 gensim_models = pytest.importorskip("gensim.models")
