@@ -152,7 +152,7 @@ def print_compare(rows, title):
 def softmax_rates(args):
     """Words/s of the full-softmax step at W = 10k and 50k, and its FLOP rate against numpy's
     own float32 matrix product of the same shape, measured here in the same run."""
-    from w2v import TrainConfig, corpus, kernels
+    from w2v import TrainConfig, corpus, native
     from w2v.steps import STEPS
     from w2v.train import DEFAULT_CORPUS
     from w2v.vocab import Vocab
@@ -168,7 +168,7 @@ def softmax_rates(args):
         remap[:W] = np.arange(W)
         keep = vocab.keep_probabilities(config.sample).astype(np.float32)
         raw = stream.read(0, args.softmax_tokens)
-        sen, state = kernels.prepare_chunk(raw, remap, keep, np.uint64(1))
+        sen, state = native.prepare_chunk(raw, remap, keep, np.uint64(1))
         rng = np.random.default_rng(0)
         V = (rng.random((W, args.dim), dtype=np.float32) - 0.5) / args.dim
         U = np.zeros((W, args.dim), np.float32)

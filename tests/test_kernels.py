@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from w2v import kernels, losses
+from w2v import kernels, losses, native
 from w2v.functions import log_sigmoid, sigmoid
 from w2v.sampler import NegativeSampler
 from w2v.steps import softmax_batch_
@@ -91,14 +91,14 @@ END = 0xFFFFFFFF
 def test_prepare_chunk_drops_unknown_words_and_marks_sentences():
     raw = np.array([0, 5, 1, END, END, 2, END, 5, END], np.uint32)
     remap = np.array([0, 1, 2, -1, -1, -1], np.int32)  # ids 3.. are not in the vocabulary
-    sen, _ = kernels.prepare_chunk(raw, remap, np.ones(3, np.float32), np.uint64(1))
+    sen, _ = native.prepare_chunk(raw, remap, np.ones(3, np.float32), np.uint64(1))
     assert sen.tolist() == [0, 1, -1, 2, -1]
 
 
 def test_prepare_chunk_subsamples_at_the_keep_probability():
     raw = np.tile(np.array([0, 1, 2], np.uint32), 100_000)
     keep = np.array([0.25, 1.0, 0.0], np.float32)
-    sen, _ = kernels.prepare_chunk(raw, np.arange(3, dtype=np.int32), keep, np.uint64(7))
+    sen, _ = native.prepare_chunk(raw, np.arange(3, dtype=np.int32), keep, np.uint64(7))
     counts = np.bincount(sen, minlength=3)
     assert counts[1] == 100_000 and counts[2] == 0
     assert counts[0] / 100_000 == pytest.approx(0.25, abs=0.01)
@@ -106,17 +106,17 @@ def test_prepare_chunk_subsamples_at_the_keep_probability():
 
 def test_skipgram_pairs_stay_inside_sentences():
     sen = np.array([0, 1, 2, -1, 3, 4], np.int32)
-    inputs, outputs, _ = kernels.skipgram_pairs(sen, 1, np.uint64(3))
+    inputs, outputs, _ = native.skipgram_pairs(sen, 1, np.uint64(3))
     assert sorted(zip(outputs.tolist(), inputs.tolist())) == [(0, 1), (1, 0), (1, 2), (2, 1), (3, 4),
                                                               (4, 3)]
-    inputs, outputs, _ = kernels.skipgram_pairs(sen, 5, np.uint64(3))
+    inputs, outputs, _ = native.skipgram_pairs(sen, 5, np.uint64(3))
     for i, o in zip(inputs, outputs):
         assert (i <= 2) == (o <= 2)  # never across the sentence break
 
 
 def test_dynamic_window_radius_is_uniform():
     sen = np.zeros(100_003, np.int32)  # one long sentence: each centre has 2b pairs
-    inputs, _, _ = kernels.skipgram_pairs(sen, 4, np.uint64(11))
+    inputs, _, _ = native.skipgram_pairs(sen, 4, np.uint64(11))
     assert len(inputs) / len(sen) == pytest.approx(2 * 2.5, rel=0.01)  # E[2b] = 2 · (1+4)/2
 
 
@@ -138,8 +138,70 @@ def test_neg_chunk_trains_every_pair_and_lowers_the_cost(rng):
     for shared in (True, False):
         costs = []
         for _ in range(3):
-            cost, pairs, _ = kernels.neg_chunk(sen, V, U, sampler.prob, sampler.alias, 1, 3, shared,
+            cost, pairs, _ = native.neg_chunk(sen, V, U, sampler.prob, sampler.alias, 1, 3, shared,
                                                np.float32(0.05), np.uint64(2))
             costs.append(cost / pairs)
         assert pairs == 200 * 8  # window 1: each 3-word sentence has 4 pairs
         assert costs[0] > costs[1] > costs[2]
+
+
+@pytest.fixture(scope="module")
+def built_library(tmp_path_factory):
+    """The compiled library, built from scratch as a first run builds it (not the cached one)."""
+    path = str(tmp_path_factory.mktemp("kernels") / "w2v_kernels.so")
+    assert native._build_in_subprocess(path) is None
+    return native.Library(path)
+
+
+def _exercise_every_kernel(rng_seed):
+    """Run each Python-facing kernel once on fixed data; returns all outputs, V and U included."""
+    rng = np.random.default_rng(rng_seed)
+    W, d = 300, 24
+    prob, alias = native.build_alias(rng.random(W) / W * 2)
+    raw = rng.integers(0, W + 20, 5000).astype(np.uint32)  # ids >= W are not in the vocabulary
+    raw[::17] = END
+    remap = np.concatenate([np.arange(W), np.full(20, -1)]).astype(np.int32)
+    sen, state = native.prepare_chunk(raw, remap, rng.random(W).astype(np.float32), 5)
+    V, U = rng.random((W, d), dtype=np.float32), np.zeros((W, d), np.float32)
+    out = [prob, alias, native.draw_many(prob, alias, 50, 3), sen, state]
+    for shared in (True, False):
+        out.append(native.neg_chunk(sen, V, U, prob, alias, 4, 5, shared, 0.025, 7))
+    inputs, outputs, state = native.skipgram_pairs(sen, 3, 9)
+    native.scatter_add_rows(U, inputs[:200], rng.random((200, d), dtype=np.float32), -0.5)
+    return out + [inputs, outputs, state, V, U]
+
+
+def test_the_compiled_library_gives_the_jit_kernels_bytes(built_library, monkeypatch):
+    monkeypatch.setattr(native, "_BACKEND", built_library)
+    from_library = _exercise_every_kernel(0)
+    monkeypatch.setattr(native, "_BACKEND", kernels)
+    from_jit = _exercise_every_kernel(0)
+    assert len(from_library) == len(from_jit)
+    for a, b in zip(from_library, from_jit):
+        assert repr(a) == repr(b) if not isinstance(a, np.ndarray) else np.array_equal(a, b)
+    assert from_library[-1].any() and from_library[-5][1] > 0  # U trained, pairs counted
+
+
+def test_the_library_refuses_arrays_it_would_write_through_a_copy(built_library):
+    V = np.zeros((10, 4), np.float32)
+    sen = np.array([1, 2, 3], np.int64)  # read only: converted to int32
+    prob, alias = np.ones(10, np.float32), np.arange(10, dtype=np.int32)
+    args = (sen, 1, 1, False, np.float32(0.1), np.uint64(1), np.empty(2, np.int32),
+            np.empty(2, np.int32), np.empty((2, 1), np.int32), np.zeros((2, 4), np.float32),
+            np.zeros((2, 2), np.float32))
+    with pytest.raises(TypeError, match="C-contiguous"):
+        built_library.neg_chunk(sen, V.astype(np.float64), V, prob, alias, *args[1:])
+    with pytest.raises(TypeError, match="C-contiguous"):
+        built_library.neg_chunk(sen, V[:, :2], V[:, :2], prob, alias, *args[1:])
+    cost, pairs, _ = built_library.neg_chunk(sen, V, V.copy(), prob, alias, *args[1:])
+    assert pairs == 4 and cost > 0
+
+
+def test_training_without_a_compiler_falls_back_to_the_jit(tmp_path, monkeypatch):
+    monkeypatch.setenv("CC", "false")  # the link step fails
+    monkeypatch.setattr(native, "library_path", lambda: str(tmp_path / "w2v_kernels.so"))
+    messages = []
+    assert native._load(messages.append) is kernels
+    assert "compiling" in messages[0] and "using numba's JIT" in messages[-1]
+    assert not (tmp_path / "w2v_kernels.so").exists()
+    assert [p.name for p in tmp_path.iterdir()] == []  # no partial library left behind

@@ -194,3 +194,14 @@ def test_mean_cost_is_the_same_at_one_and_two_threads(tmp_path):
                    quiet=True).stats["epoch_costs"] for t in (1, 2)]
     # every chunk's cost is tallied once: the means agree up to Hogwild's noise, not a factor
     np.testing.assert_allclose(costs[0], costs[1], rtol=0.03)
+
+
+def test_training_runs_the_compiled_library_without_importing_numba(tmp_path):
+    planted_corpus(tmp_path / "c.txt", sentences=500)
+    script = ("import sys; from w2v import TrainConfig, train, native; "
+              f"train(TrainConfig(corpus={str(tmp_path / 'c.txt')!r}, out={str(tmp_path / 'v.bin')!r}, "
+              "epochs=1, min_count=1, threads=2), quiet=True); "
+              "print(type(native.backend()).__name__, 'numba' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["Library", "False"]

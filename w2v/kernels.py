@@ -115,14 +115,13 @@ def _sigmoid_and_cost(z):
 
 
 @njit(nogil=True, cache=True)
-def prepare_chunk(raw, remap, keep, state):
+def prepare_chunk(raw, remap, keep, state, out):
     """Raw corpus ids -> training ids, with out-of-vocabulary and subsampled words dropped.
 
     raw: (n,) uint32 over the full vocabulary, 0xFFFFFFFF at sentence ends; remap: full id ->
-    training id or -1; keep: (W,) float32 probability of keeping each word. Returns the kept ids
-    as int32 with SENTENCE_BREAK between sentences, and the new generator state.
+    training id or -1; keep: (W,) float32 probability of keeping each word. Writes the kept ids
+    to out[:m] (out holds >= n) with SENTENCE_BREAK between sentences; returns (m, new state).
     """
-    out = np.empty(raw.shape[0], dtype=np.int32)
     n = 0
     for t in range(raw.shape[0]):
         r = raw[t]
@@ -140,7 +139,7 @@ def prepare_chunk(raw, remap, keep, state):
                 continue
         out[n] = w
         n += 1
-    return out[:n], state
+    return n, state
 
 
 @njit(inline="always")
@@ -241,26 +240,23 @@ def pair_update(V, U, c, targets, n_t, alpha, neu1e):
 
 
 @njit(nogil=True, fastmath=True, cache=True)
-def neg_chunk(sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state):
+def neg_chunk(sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state,
+              inputs, targets, ahead, grad_in, G):
     """Skip-gram with negative sampling over a prepared chunk, updating V and U in place.
 
     shared: the context words of a window share one draw of K negatives (HogBatch, Ji et al.
     2016) and are trained as one dense window_update; otherwise each pair draws its own, as
     word2vec.c does. A negative equal to the output word is skipped, as in word2vec.c.
     Returns (summed cost, number of positive pairs, generator state).
+    Scratch space (no kernel allocates, see w2v/native.py): inputs (2·window,) and targets (K+1,)
+    int32, ahead (2, K) int32, grad_in (2·window, d) and G (2·window, K+1) float32.
     """
-    d = V.shape[1]
-    inputs = np.empty(2 * window, dtype=np.int32)
-    targets = np.empty(K + 1, dtype=np.int32)
-    grad_in = np.zeros((2 * window, d), dtype=np.float32)
-    G = np.zeros((2 * window, K + 1), dtype=np.float32)
     cost = 0.0
     pairs = 0
     n = sen.shape[0]
     # Each window's negatives are drawn one window ahead, so that the rows of U it will need can
     # be prefetched while the window before it computes: they are random rows, mostly not in
     # cache, and waiting for them was a large part of the time. ahead[slot] holds this window's.
-    ahead = np.empty((2, K), dtype=np.int32)
     slot = 0
     if shared:
         for k in range(K):
@@ -315,11 +311,10 @@ def neg_chunk(sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state)
 
 
 @njit(nogil=True, cache=True)
-def skipgram_pairs(sen, window, state):
-    """All (input, output) pairs of a prepared chunk under dynamic windows: two int32 arrays."""
+def skipgram_pairs(sen, window, state, inputs, outputs):
+    """All (input, output) pairs of a prepared chunk under dynamic windows, written to
+    inputs[:m] and outputs[:m] (each holds >= 2·window·len(sen)); returns (m, new state)."""
     n = sen.shape[0]
-    inputs = np.empty(n * 2 * window, dtype=np.int32)
-    outputs = np.empty(n * 2 * window, dtype=np.int32)
     m = 0
     start = 0
     for end in range(n + 1):
@@ -333,7 +328,7 @@ def skipgram_pairs(sen, window, state):
                     outputs[m] = sen[i]
                     m += 1
         start = end + 1
-    return inputs[:m], outputs[:m], state
+    return m, state
 
 
 @njit(nogil=True, fastmath=True, cache=True)
@@ -341,23 +336,20 @@ def scatter_add_rows(M, rows, G, scale):
     """M[rows[i]] += scale * G[i] for every i, accumulating repeated rows (in place)."""
     d = M.shape[1]
     for i in range(rows.shape[0]):
-        m = M[rows[i]]
-        g = G[i]
+        r = rows[i]
         for k in range(d):
-            m[k] += scale * g[k]
+            M[r, k] += scale * G[i, k]
 
 
-@njit(cache=True)
-def build_alias(p):
-    """Vose's alias tables for the distribution p (sums to 1): (prob float32, alias int32)."""
-    W = p.shape[0]
-    scaled = p * W
-    prob = np.ones(W, dtype=np.float32)
-    alias = np.arange(W).astype(np.int32)
-    small = np.empty(W, dtype=np.int64)
-    large = np.empty(W, dtype=np.int64)
+@njit(nogil=True, cache=True)
+def build_alias(scaled, prob, alias, small, large):
+    """Vose's alias tables for a distribution p, given scaled = p·W (float64, overwritten):
+    fills prob (float32) and alias (int32); small and large (int64) are scratch, all (W,)."""
+    W = scaled.shape[0]
     ns = nl = 0
     for i in range(W):
+        prob[i] = 1.0
+        alias[i] = i
         if scaled[i] < 1.0:
             small[ns] = i
             ns += 1
@@ -375,14 +367,13 @@ def build_alias(p):
             nl -= 1
             small[ns] = g
             ns += 1
-    return prob, alias
 
 
-@njit(cache=True)
-def draw_many(alias_prob, alias_idx, n, state):
-    """n draws from an alias table, with the kernels' own generator (for tests and checks)."""
-    out = np.empty(n, dtype=np.int32)
-    for i in range(n):
+@njit(nogil=True, cache=True)
+def draw_many(alias_prob, alias_idx, state, out):
+    """Fills out with draws from an alias table, with the kernels' own generator (for tests and
+    checks); returns the new state."""
+    for i in range(out.shape[0]):
         r, state = _draw(state, alias_prob, alias_idx)
         out[i] = r
-    return out, state
+    return state

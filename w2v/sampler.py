@@ -1,11 +1,11 @@
 """The negative sampler: P(w) ∝ count(w)^0.75, drawn in O(1) with Vose's alias method.
 
 Two tables of W entries (a float32 probability and an int32 alias), about 8 bytes a word where
-word2vec.c's unigram table takes 400 MB. The draw itself lives in the compiled kernels.
+word2vec.c's unigram table takes 400 MB. The draw itself lives in the compiled kernels (w2v/native.py).
 """
 import numpy as np
 
-from .kernels import build_alias, draw_many
+from .native import build_alias, draw_many
 
 
 class NegativeSampler:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import kernels
+from . import native
 
 _MASK64 = (1 << 64) - 1
 
@@ -79,7 +79,7 @@ def run(read, chunks, remap, keep, step, V, U, config, progress, bar=None, on_ch
     """Train until progress reaches config.epochs; updates V, U and progress in place.
 
     read(start, stop): the corpus's uint32 ids over the full vocabulary; chunks: (starts, ends,
-    tokens) from corpus.chunk_bounds; remap and keep: what kernels.prepare_chunk needs.
+    tokens) from corpus.chunk_bounds; remap and keep: what native.prepare_chunk needs.
     on_checkpoint(progress)
     is called every config.checkpoint_every seconds and at the end of every epoch, with no chunk
     in flight. stop_when(epoch, chunk), called before each chunk, stops the run as Ctrl-C does
@@ -93,7 +93,7 @@ def run(read, chunks, remap, keep, step, V, U, config, progress, bar=None, on_ch
     def work(epoch, i):
         state = chunk_seed(config.seed, epoch, i)
         alpha = learning_rate(config.alpha, config.min_alpha, (epoch * N + starts[i]) / (E * N))
-        sen, state = kernels.prepare_chunk(read(starts[i], ends[i]), remap, keep, state)
+        sen, state = native.prepare_chunk(read(starts[i], ends[i]), remap, keep, state)
         cost, pairs, _ = step(sen, V, U, alpha, np.uint64(state))
         return cost, pairs, int(tokens[i]), alpha
 

@@ -14,7 +14,7 @@ A new loss adds an entry here, not a branch in the loop.
 """
 import numpy as np
 
-from . import kernels
+from . import native
 from .sampler import NegativeSampler
 
 
@@ -24,7 +24,7 @@ def make_neg_step(config, vocab):
     prob, alias = sampler.prob, sampler.alias
 
     def step(sen, V, U, alpha, state):
-        return kernels.neg_chunk(sen, V, U, prob, alias, config.window, config.negative,
+        return native.neg_chunk(sen, V, U, prob, alias, config.window, config.negative,
                                  config.shared_negatives, np.float32(alpha), state)
 
     return step
@@ -35,7 +35,7 @@ def make_softmax_step(config, vocab):
     batch = config.batch_words
 
     def step(sen, V, U, alpha, state):
-        inputs, outputs, state = kernels.skipgram_pairs(sen, config.window, state)
+        inputs, outputs, state = native.skipgram_pairs(sen, config.window, state)
         cost = 0.0
         for s in range(0, len(inputs), batch):
             cost += softmax_batch_(V, U, inputs[s:s + batch], outputs[s:s + batch], alpha)
@@ -62,7 +62,7 @@ def softmax_batch_(V, U, inputs, outputs, alpha):
     delta[rows, outputs] -= 1.0  # ŷ - y
     grad_v = delta @ U  # (B, W) @ (W, d) -> (B, d)
     U -= np.float32(alpha) * (delta.T @ v)  # (W, B) @ (B, d) -> (W, d)
-    kernels.scatter_add_rows(V, inputs, grad_v, np.float32(-alpha))
+    native.scatter_add_rows(V, inputs, grad_v, np.float32(-alpha))
     return cost
 
 

@@ -15,7 +15,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from . import corpus, download, kernels, sgd
+from . import corpus, download, native, sgd
 from .atomic import atomic_write, check_writable
 from .config import TrainConfig
 from .errors import W2VError
@@ -106,13 +106,14 @@ def train(config, quiet=False, stop_when=None, evaluate=False):
         U = np.zeros((W, d), dtype=np.float32)
         progress = sgd.Progress()
 
+    compile_start = time.perf_counter()
+    native.backend(log=lambda message: _log(quiet, message))
     step = STEPS[config.loss](config, vocab)
     _log(quiet, f"vocabulary: {W:,} words; corpus: {stream.tokens:,} tokens; "
                 f"loss {config.loss}, d={d}, window {config.window}, {config.threads} thread(s)")
     if config.loss == "softmax":
         _log(quiet, _softmax_estimate(config, vocab, keep, stream.tokens))
 
-    compile_start = time.perf_counter()
     _warm_up(step, remap, keep, V, U)
     compile_seconds = time.perf_counter() - compile_start
 
@@ -163,9 +164,9 @@ def _remap(vocab, stream):
 
 
 def _warm_up(step, remap, keep, V, U):
-    """Compile (or load from numba's cache) the kernels on a two-word chunk with rate 0."""
+    """Load (or compile) the kernels and run them on a two-word chunk with rate 0."""
     raw = np.array([np.argmax(remap >= 0)] * 2 + [corpus.SENTENCE_END], dtype=np.uint32)
-    sen, state = kernels.prepare_chunk(raw, remap, np.ones_like(keep, dtype=np.float32), np.uint64(1))
+    sen, state = native.prepare_chunk(raw, remap, np.ones_like(keep, dtype=np.float32), np.uint64(1))
     step(sen, V, U, 0.0, np.uint64(state))
 
 
