@@ -27,7 +27,7 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # w2v is imported inside the functions: the gensim worker's peak RSS
-                          # must not include w2v's imports (numba)
+                          # must not include w2v's imports
 
 
 def peak_rss():

@@ -37,7 +37,7 @@ def test_window_update_is_one_step_of_the_reference_loss(rng, inputs, targets):
     inputs, targets = np.array(inputs, np.int32), np.array(targets, np.int32)
     cost_ref, V_ref, U_ref = _reference_step(V, U, inputs, targets[0], targets[1:], alpha)
     grad_in, G = np.zeros((10, V.shape[1]), np.float32), np.zeros((10, 6), np.float32)
-    cost = kernels.window_update(V, U, inputs, len(inputs), targets, len(targets), np.float32(alpha),
+    cost = kernels.window_update(V, U, V[:0], U[:0], inputs, len(inputs), targets, len(targets), np.float32(alpha),
                                  grad_in, G)
     assert cost == pytest.approx(cost_ref, rel=1e-5)
     np.testing.assert_allclose(V, V_ref, atol=1e-6)
@@ -48,8 +48,8 @@ def test_pair_update_is_one_step_of_the_reference_loss(rng):
     V, U = _matrices(rng)
     targets = np.array([6, 1, 2, 3, 4, 5], np.int32)
     cost_ref, V_ref, U_ref = _reference_step(V, U, np.array([9]), targets[0], targets[1:], 0.05)
-    cost = kernels.pair_update(V, U, 9, targets, len(targets), np.float32(0.05),
-                               np.zeros(V.shape[1], np.float32))
+    cost = kernels.pair_update(V, U, V[:0], U[:0], 9, targets, len(targets), np.float32(0.05),
+                               np.zeros((1, V.shape[1]), np.float32))
     assert cost == pytest.approx(cost_ref, rel=1e-5)
     np.testing.assert_allclose(V, V_ref, atol=1e-6)
     np.testing.assert_allclose(U, U_ref, atol=1e-6)
@@ -190,10 +190,10 @@ def test_the_library_refuses_arrays_it_would_write_through_a_copy(built_library)
             np.empty(2, np.int32), np.empty((2, 1), np.int32), np.zeros((2, 4), np.float32),
             np.zeros((2, 2), np.float32))
     with pytest.raises(TypeError, match="C-contiguous"):
-        built_library.neg_chunk(sen, V.astype(np.float64), V, prob, alias, *args[1:])
+        built_library.neg_chunk(sen, V.astype(np.float64), V, V[:0], V[:0], prob, alias, *args[1:])
     with pytest.raises(TypeError, match="C-contiguous"):
-        built_library.neg_chunk(sen, V[:, :2], V[:, :2], prob, alias, *args[1:])
-    cost, pairs, _ = built_library.neg_chunk(sen, V, V.copy(), prob, alias, *args[1:])
+        built_library.neg_chunk(sen, V[:, :2], V[:, :2], V[:0, :2], V[:0, :2], prob, alias, *args[1:])
+    cost, pairs, _ = built_library.neg_chunk(sen, V, V.copy(), V[:0], V[:0], prob, alias, *args[1:])
     assert pairs == 4 and cost > 0
 
 
@@ -205,3 +205,36 @@ def test_training_without_a_compiler_falls_back_to_the_jit(tmp_path, monkeypatch
     assert "compiling" in messages[0] and "using numba's JIT" in messages[-1]
     assert not (tmp_path / "w2v_kernels.so").exists()
     assert [p.name for p in tmp_path.iterdir()] == []  # no partial library left behind
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_hot_row_copies_get_exactly_the_updates_the_shared_rows_would(rng, shared):
+    V, U = _matrices(rng, W=40, d=16)
+    sampler = NegativeSampler(np.arange(40, 0, -1))
+    sen = rng.integers(0, 40, 3000).astype(np.int32)
+    sen[::25] = -1
+    V_direct, U_direct = V.copy(), U.copy()
+    direct = native.neg_chunk(sen, V_direct, U_direct, sampler.prob, sampler.alias, 3, 4, shared,
+                              0.05, 11)
+    V_hot, U_hot = V[:10].copy(), U[:12].copy()  # the ten and twelve most frequent words
+    via_copies = native.neg_chunk(sen, V, U, sampler.prob, sampler.alias, 3, 4, shared, 0.05, 11,
+                                  V_hot, U_hot)
+    assert via_copies == direct
+    assert not np.array_equal(V_hot, V[:10]) and not np.array_equal(U_hot, U[:12])  # trained there
+    V[:10], U[:12] = V_hot, U_hot
+    assert np.array_equal(V, V_direct) and np.array_equal(U, U_direct)
+
+
+def test_threaded_neg_step_adds_its_hot_row_changes_to_the_shared_rows(rng):
+    from w2v import TrainConfig, steps
+    from w2v.vocab import Vocab
+
+    vocab = Vocab([f"w{i}" for i in range(80)], np.arange(80, 0, -1) * 10)
+    V, U = _matrices(rng, W=80, d=16)
+    sen = rng.integers(0, 80, 4000).astype(np.int32)
+    one, two = (steps.make_neg_step(TrainConfig(threads=t, window=3, negative=4), vocab) for t in (1, 2))
+    V1, U1, U0 = V.copy(), U.copy(), U.copy()
+    assert one(sen, V1, U1, 0.05, np.uint64(5)) == two(sen, V, U, 0.05, np.uint64(5))
+    np.testing.assert_allclose(V, V1, atol=1e-6)  # V + (copy - start) against the copy itself
+    np.testing.assert_allclose(U, U1, atol=1e-6)
+    assert (np.abs(U[:10] - U0[:10]).sum(axis=1) > 0.01).all()  # the hot rows' changes arrived

@@ -192,8 +192,9 @@ def test_mean_cost_is_the_same_at_one_and_two_threads(tmp_path):
     planted_corpus(tmp_path / "c.txt", sentences=12000)
     costs = [train(_config(tmp_path, tmp_path / "c.txt", threads=t, chunk_words=3000, epochs=2),
                    quiet=True).stats["epoch_costs"] for t in (1, 2)]
-    # every chunk's cost is tallied once: the means agree up to Hogwild's noise, not a factor
-    np.testing.assert_allclose(costs[0], costs[1], rtol=0.03)
+    # every chunk's cost is tallied once: the means agree up to a few percent (Hogwild, and each
+    # thread's copies of the hottest rows, change the path a little), not a factor
+    np.testing.assert_allclose(costs[0], costs[1], rtol=0.08)
 
 
 def test_training_runs_the_compiled_library_without_importing_numba(tmp_path):

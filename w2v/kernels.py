@@ -5,6 +5,10 @@ kernel releases the GIL (`nogil`), so threads can train on different chunks at o
 V and U are shared and updated without locks). The plain-numpy reference for what a window
 update must compute is w2v/losses.py; tests/test_kernels.py checks the kernels against it.
 
+No kernel allocates: callers pass outputs and scratch space. That lets w2v/native.py compile
+the kernels once into a plain shared library that runs without numba's runtime; training calls
+them through w2v/native.py, which falls back to these functions under numba's JIT.
+
 Naming, after ../shared/MATH.md and the C tool: a pair is (input word, output word); the input
 word's row of V is v_c, the output word's row of U is u_o. For each position t of a sentence
 with a dynamic window of radius b, the inputs are the context words w_{t-b..t+b} (t itself
@@ -30,25 +34,46 @@ _TO_UNIT = np.float32(1.0 / (1 << 24))
 
 
 @intrinsic
-def _prefetch_row(typingctx, M, i):
-    """Ask the CPU to start loading row i of the 2-D array M into cache (llvm.prefetch)."""
+def _row(typingctx, M, M_hot, i):
+    """A raw pointer to row i of M_hot if i < len(M_hot), else of M (2-D, same dtype).
+
+    M_hot is a thread's own copy of the first rows of M (see w2v/steps.py), indexed by the same
+    ids; it may be empty. A pointer, not a view: numba reference-counts views (an atomic add and
+    a call each), which in these loops cost a third of the time.
+    """
     def codegen(context, builder, sig, args):
-        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        shared = context.make_array(sig.args[0])(context, builder, args[0])
+        hot = context.make_array(sig.args[1])(context, builder, args[1])
+        i = context.cast(builder, args[2], sig.args[2], types.int64)
+        in_hot = builder.icmp_signed("<", i, cgutils.unpack_tuple(builder, hot.shape)[0])
+        data = builder.select(in_hot, hot.data, shared.data)
+        stride = builder.select(in_hot, cgutils.unpack_tuple(builder, hot.strides)[0],
+                                cgutils.unpack_tuple(builder, shared.strides)[0])
+        i64 = ir.IntType(64)
+        address = builder.add(builder.ptrtoint(data, i64), builder.mul(i, stride))
+        return builder.inttoptr(address, data.type)
+
+    return types.CPointer(M.dtype)(M, M_hot, i), codegen
+
+
+@intrinsic
+def _prefetch(typingctx, p, n):
+    """Ask the CPU to start loading p[0:n] into cache (llvm.prefetch, one call a cache line)."""
+    def codegen(context, builder, sig, args):
         i64, i32, i8p = ir.IntType(64), ir.IntType(32), ir.IntType(8).as_pointer()
-        row_start = builder.add(builder.ptrtoint(ary.data, i64),
-                                builder.mul(args[1], cgutils.unpack_tuple(builder, ary.strides)[0]))
-        row_bytes = builder.mul(cgutils.unpack_tuple(builder, ary.shape)[1],
-                                ir.Constant(i64, sig.args[0].dtype.bitwidth // 8))
+        start = builder.ptrtoint(args[0], i64)
+        size = builder.mul(context.cast(builder, args[1], sig.args[1], types.int64),
+                           ir.Constant(i64, sig.args[0].dtype.bitwidth // 8))
         prefetch = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0")
-        with cgutils.for_range_slice(builder, ir.Constant(i64, 0), row_bytes,
-                                     ir.Constant(i64, 64)) as (offset, _):  # one call a cache line
-            address = builder.inttoptr(builder.add(row_start, offset), i8p)
+        with cgutils.for_range_slice(builder, ir.Constant(i64, 0), size,
+                                     ir.Constant(i64, 64)) as (offset, _):
+            address = builder.inttoptr(builder.add(start, offset), i8p)
             # read access, keep in all cache levels, data cache
             builder.call(prefetch, [address, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
         return context.get_dummy_value()
 
-    return types.void(M, types.int64), codegen
+    return types.void(p, n), codegen
 
 
 @njit(inline="always")
@@ -143,57 +168,57 @@ def prepare_chunk(raw, remap, keep, state, out):
 
 
 @njit(inline="always")
-def _add_combination_(dst, r, src, rows, n, C, c, in_row):
-    """dst[r] += Σ_m C[c, m] · src[rows[m]] over m < n (C[m, c] if not in_row), in place.
+def _add_combination_(dst, src, src_hot, rows, n, C, c, in_row, d):
+    """dst[:d] += Σ_m C[c, m] · src[rows[m]] over m < n (C[m, c] if not in_row), in place; dst
+    is a row pointer, source rows are read as _row says.
 
-    Two source rows a pass over dst[r]: half the loads and stores of one row at a time. C is
+    Two source rows a pass over dst: half the loads and stores of one row at a time. C is
     indexed, not sliced: a view would cost two atomic reference counts a call.
     """
-    d = dst.shape[1]
     m = 0
     while m < n:
         g0 = C[c, m] if in_row else C[m, c]
-        i0 = rows[m]
+        s0 = _row(src, src_hot, rows[m])
         if m + 1 < n:
             g1 = C[c, m + 1] if in_row else C[m + 1, c]
-            i1 = rows[m + 1]
+            s1 = _row(src, src_hot, rows[m + 1])
             for k in range(d):
-                dst[r, k] += g0 * src[i0, k] + g1 * src[i1, k]
+                dst[k] += g0 * s0[k] + g1 * s1[k]
         else:
             for k in range(d):
-                dst[r, k] += g0 * src[i0, k]
+                dst[k] += g0 * s0[k]
         m += 2
 
 
 @njit(nogil=True, fastmath=True, cache=True)
-def window_update(V, U, inputs, n_in, targets, n_t, alpha, grad_in, G):
+def window_update(V, U, V_hot, U_hot, inputs, n_in, targets, n_t, alpha, grad_in, G):
     """One HogBatch window: n_in input words against the same n_t output words, in place.
 
     targets[0] is the true output word (label 1), targets[1:n_t] the negatives (label 0). All
     n_in x n_t scores are computed from the current V and U, then the summed gradients are applied:
     exactly one SGD step of the reference neg_sampling_loss on the batch of pairs
     (V[inputs[a]], targets[0]) with negatives targets[1:n_t]. Returns the summed cost.
+    Rows below len(V_hot) (len(U_hot)) are read and written there instead (may be empty).
     grad_in (>= n_in, d) and G (>= n_in, >= n_t) are scratch space.
     """
     d = V.shape[1]
     cost = 0.0
-    # Rows are indexed as V[i, k], never taken as views (a view costs two atomic reference counts).
     for a in range(n_in):  # scores f = v_a·u_t, kept in G for now
-        i = inputs[a]
+        v = _row(V, V_hot, inputs[a])
         t = 0
         while t + 1 < n_t:
-            j0, j1 = targets[t], targets[t + 1]
+            u0, u1 = _row(U, U_hot, targets[t]), _row(U, U_hot, targets[t + 1])
             f0 = f1 = np.float32(0.0)
             for k in range(d):
-                f0 += V[i, k] * U[j0, k]
-                f1 += V[i, k] * U[j1, k]
+                f0 += v[k] * u0[k]
+                f1 += v[k] * u1[k]
             G[a, t], G[a, t + 1] = f0, f1
             t += 2
         if t < n_t:
-            j0 = targets[t]
+            u0 = _row(U, U_hot, targets[t])
             f0 = np.float32(0.0)
             for k in range(d):
-                f0 += V[i, k] * U[j0, k]
+                f0 += v[k] * u0[k]
             G[a, t] = f0
     for a in range(n_in):  # with z = ±f (+ for the true word): cost -log σ(z), G = ±α(1 - σ(z))
         for t in range(n_t):
@@ -202,45 +227,51 @@ def window_update(V, U, inputs, n_in, targets, n_t, alpha, grad_in, G):
             cost += nls
             G[a, t] = sign * alpha * (np.float32(1.0) - s)
     for a in range(n_in):  # grad_in = G @ U[targets]: (n_in, n_t) @ (n_t, d)
-        grad_in[a, :d] = 0.0
-        _add_combination_(grad_in, a, U, targets, n_t, G, a, True)
-    for t in range(n_t):  # U[targets] += Gᵀ @ V[inputs]: (n_t, n_in) @ (n_in, d)
-        _add_combination_(U, targets[t], V, inputs, n_in, G, t, False)
-    for a in range(n_in):  # V[inputs] += grad_in, after U used the old V
-        i = inputs[a]
+        g = _row(grad_in, grad_in, a)
         for k in range(d):
-            V[i, k] += grad_in[a, k]
+            g[k] = 0.0
+        _add_combination_(g, U, U_hot, targets, n_t, G, a, True, d)
+    for t in range(n_t):  # U[targets] += Gᵀ @ V[inputs]: (n_t, n_in) @ (n_in, d)
+        _add_combination_(_row(U, U_hot, targets[t]), V, V_hot, inputs, n_in, G, t, False, d)
+    for a in range(n_in):  # V[inputs] += grad_in, after U used the old V
+        v = _row(V, V_hot, inputs[a])
+        for k in range(d):
+            v[k] += grad_in[a, k]
     return cost
 
 
 @njit(nogil=True, fastmath=True, cache=True)
-def pair_update(V, U, c, targets, n_t, alpha, neu1e):
+def pair_update(V, U, V_hot, U_hot, c, targets, n_t, alpha, scratch):
     """One pair as word2vec.c trains it: input c against n_t outputs, U updated as it goes.
 
-    Returns the cost. For distinct targets this is one SGD step of the reference loss.
+    Returns the cost. For distinct targets this is one SGD step of the reference loss. Hot rows
+    as in window_update; scratch (>= 1, d) float32, its first row accumulates the input's step.
     """
     d = V.shape[1]
-    neu1e[:] = 0.0
+    neu1e = _row(scratch, scratch, 0)
+    for k in range(d):
+        neu1e[k] = 0.0
     cost = 0.0
+    v = _row(V, V_hot, c)
     for t in range(n_t):
-        j = targets[t]
+        u = _row(U, U_hot, targets[t])
         f = np.float32(0.0)
         for k in range(d):
-            f += V[c, k] * U[j, k]
+            f += v[k] * u[k]
         sign = np.float32(1.0) if t == 0 else np.float32(-1.0)
         s, nls = _sigmoid_and_cost(sign * f)
         cost += nls
         g = sign * alpha * (np.float32(1.0) - s)  # α(label - σ(f))
         for k in range(d):
-            neu1e[k] += g * U[j, k]
-            U[j, k] += g * V[c, k]
+            neu1e[k] += g * u[k]
+            u[k] += g * v[k]
     for k in range(d):
-        V[c, k] += neu1e[k]
+        v[k] += neu1e[k]
     return cost
 
 
 @njit(nogil=True, fastmath=True, cache=True)
-def neg_chunk(sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state,
+def neg_chunk(sen, V, U, V_hot, U_hot, alias_prob, alias_idx, window, K, shared, alpha, state,
               inputs, targets, ahead, grad_in, G):
     """Skip-gram with negative sampling over a prepared chunk, updating V and U in place.
 
@@ -248,9 +279,12 @@ def neg_chunk(sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state,
     2016) and are trained as one dense window_update; otherwise each pair draws its own, as
     word2vec.c does. A negative equal to the output word is skipped, as in word2vec.c.
     Returns (summed cost, number of positive pairs, generator state).
+    V_hot, U_hot: the calling thread's own copies of the first rows of V and U, trained instead
+    of those rows (see _row and w2v/steps.py); empty, V and U are trained directly.
     Scratch space (no kernel allocates, see w2v/native.py): inputs (2·window,) and targets (K+1,)
     int32, ahead (2, K) int32, grad_in (2·window, d) and G (2·window, K+1) float32.
     """
+    d = V.shape[1]
     cost = 0.0
     pairs = 0
     n = sen.shape[0]
@@ -273,10 +307,10 @@ def neg_chunk(sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state,
                 if following < n:  # the next window, in this sentence or the next
                     for k in range(K):
                         ahead[1 - slot, k], state = _draw(state, alias_prob, alias_idx)
-                        _prefetch_row(U, ahead[1 - slot, k])
-                    _prefetch_row(U, sen[following])
+                        _prefetch(_row(U, U_hot, ahead[1 - slot, k]), d)
+                    _prefetch(_row(U, U_hot, sen[following]), d)
                     if i + window + 1 < end:
-                        _prefetch_row(V, sen[i + window + 1])
+                        _prefetch(_row(V, V_hot, sen[i + window + 1]), d)
                 slot = 1 - slot
                 n_in = 0
                 for j in range(lo, hi):
@@ -291,7 +325,7 @@ def neg_chunk(sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state,
                     if ahead[1 - slot, k] != c:
                         targets[n_t] = ahead[1 - slot, k]
                         n_t += 1
-                cost += window_update(V, U, inputs, n_in, targets, n_t, alpha, grad_in, G)
+                cost += window_update(V, U, V_hot, U_hot, inputs, n_in, targets, n_t, alpha, grad_in, G)
                 pairs += n_in
             else:
                 for j in range(lo, hi):
@@ -304,7 +338,7 @@ def neg_chunk(sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state,
                         if r != c:
                             targets[n_t] = r
                             n_t += 1
-                    cost += pair_update(V, U, sen[j], targets, n_t, alpha, grad_in[0])
+                    cost += pair_update(V, U, V_hot, U_hot, sen[j], targets, n_t, alpha, grad_in)
                     pairs += 1
         start = end + 1
     return cost, pairs, state

@@ -33,9 +33,9 @@ from .corpus import default_home
 # of T. The library's functions are w2v_<name>; the cfuncs that make them are in _compile().
 SIGNATURES = {
     "prepare_chunk": ("i64", ["u32*", "i64", "i32*", "i64", "f32*", "i64", "u64", "i32*", "u64*"]),
-    "neg_chunk": ("i64", ["i32*", "i64", "f32*", "f32*", "i64", "i64", "f32*", "i32*", "i64", "i64",
-                          "i64", "i64", "f32", "u64", "i32*", "i32*", "i32*", "f32*", "f32*", "f64*",
-                          "u64*"]),
+    "neg_chunk": ("i64", ["i32*", "i64", "f32*", "f32*", "i64", "i64", "f32*", "f32*", "i64", "i64",
+                          "f32*", "i32*", "i64", "i64", "i64", "i64", "f32", "u64", "i32*", "i32*",
+                          "i32*", "f32*", "f32*", "f64*", "u64*"]),
     "skipgram_pairs": ("i64", ["i32*", "i64", "i64", "u64", "i32*", "i32*", "u64*"]),
     "scatter_add_rows": ("i64", ["f32*", "i64", "i64", "i32*", "i64", "f32*", "f32"]),
     "build_alias": ("i64", ["f64*", "i64", "f32*", "i32*", "i64*", "i64*"]),
@@ -77,11 +77,18 @@ def prepare_chunk(raw, remap, keep, state):
     return out[:n], np.uint64(state)
 
 
-def neg_chunk(sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state):
-    """Negative sampling over a prepared chunk, V and U in place: (cost, pairs, new state)."""
+def neg_chunk(sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state, V_hot=None,
+              U_hot=None):
+    """Negative sampling over a prepared chunk, V and U in place: (cost, pairs, new state).
+
+    V_hot, U_hot: the calling thread's own copies of the first rows of V and U, trained instead
+    of them (see steps.make_neg_step); by default none.
+    """
     d = V.shape[1]
+    no_rows = np.empty((0, d), np.float32)
     cost, pairs, state = backend().neg_chunk(
-        sen, V, U, alias_prob, alias_idx, window, K, bool(shared), np.float32(alpha), np.uint64(state),
+        sen, V, U, no_rows if V_hot is None else V_hot, no_rows if U_hot is None else U_hot,
+        alias_prob, alias_idx, window, K, bool(shared), np.float32(alpha), np.uint64(state),
         np.empty(2 * window, np.int32), np.empty(K + 1, np.int32), np.empty((2, K), np.int32),
         np.zeros((2 * window, d), np.float32), np.zeros((2 * window, K + 1), np.float32))
     return float(cost), int(pairs), np.uint64(state)
@@ -163,15 +170,17 @@ class Library:
                        keep, len(keep), int(state), out, state_out)
         return n, state_out[0]
 
-    def neg_chunk(self, sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state, inputs,
-                  targets, ahead, grad_in, G):
-        if V.shape != U.shape:
-            raise ValueError("V and U must have the same shape")
+    def neg_chunk(self, sen, V, U, V_hot, U_hot, alias_prob, alias_idx, window, K, shared, alpha,
+                  state, inputs, targets, ahead, grad_in, G):
+        if V.shape != U.shape or V_hot.shape[1:] != V.shape[1:] or U_hot.shape[1:] != U.shape[1:]:
+            raise ValueError("V, U and their hot rows must have the same width")
         cost_out, state_out = np.zeros(1, np.float64), np.zeros(1, np.uint64)
-        pairs = self._call("neg_chunk", [0, 0, 1, 1] + [0] * 10 + [1] * 7, sen, len(sen), V, U,
-                           V.shape[0], V.shape[1], alias_prob, alias_idx, len(alias_prob), window, K,
-                           int(shared), float(alpha), int(state), inputs, targets, ahead, grad_in, G,
-                           cost_out, state_out)
+        pairs = self._call("neg_chunk", [0, 0, 1, 1, 0, 0, 1, 1, 0, 0] + [0] * 8 + [1] * 7, sen,
+                           len(sen), V, U, V.shape[0], V.shape[1], V_hot, U_hot, len(V_hot),
+                           len(U_hot),
+                           alias_prob, alias_idx, len(alias_prob), window, K, int(shared),
+                           float(alpha), int(state), inputs, targets, ahead, grad_in, G, cost_out,
+                           state_out)
         return cost_out[0], pairs, state_out[0]
 
     def skipgram_pairs(self, sen, window, state, inputs, outputs):
@@ -305,10 +314,12 @@ def _compile():
         return m
 
     @export
-    def neg_chunk(sen, n, V, U, W, d, alias_prob, alias_idx, n_alias, window, K, shared, alpha,
-                  state, inputs, targets, ahead, grad_in, G, cost_out, state_out):
+    def neg_chunk(sen, n, V, U, W, d, V_hot, U_hot, n_V_hot, n_U_hot, alias_prob, alias_idx,
+                  n_alias, window, K, shared, alpha, state, inputs, targets, ahead, grad_in, G,
+                  cost_out, state_out):
         cost, pairs, state_out[0] = kernels.neg_chunk(
-            carray(sen, n), carray(V, (W, d)), carray(U, (W, d)), carray(alias_prob, n_alias),
+            carray(sen, n), carray(V, (W, d)), carray(U, (W, d)), carray(V_hot, (n_V_hot, d)),
+            carray(U_hot, (n_U_hot, d)), carray(alias_prob, n_alias),
             carray(alias_idx, n_alias), window, K, shared != 0, alpha, state,
             carray(inputs, 2 * window), carray(targets, K + 1), carray(ahead, (2, K)),
             carray(grad_in, (2 * window, d)), carray(G, (2 * window, K + 1)))
