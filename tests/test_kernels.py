@@ -238,3 +238,15 @@ def test_threaded_neg_step_adds_its_hot_row_changes_to_the_shared_rows(rng):
     np.testing.assert_allclose(V, V1, atol=1e-6)  # V + (copy - start) against the copy itself
     np.testing.assert_allclose(U, U1, atol=1e-6)
     assert (np.abs(U[:10] - U0[:10]).sum(axis=1) > 0.01).all()  # the hot rows' changes arrived
+
+
+def test_a_damaged_library_is_built_again(tmp_path, monkeypatch):
+    path = tmp_path / "w2v_kernels.so"
+    path.write_bytes(b"not a shared library")
+    monkeypatch.setattr(native, "library_path", lambda: str(path))
+    messages = []
+    loaded = native._load(messages.append)
+    assert isinstance(loaded, native.Library) and loaded.path == str(path)
+    assert len(messages) == 1 and "compiling" in messages[0]
+    prob, alias = native.build_alias(np.full(4, 0.25))
+    assert loaded.draw_many(prob, alias, np.uint64(1), np.empty(3, np.int32)) > 0

@@ -95,6 +95,7 @@ def test_sidecar_records_settings_and_figures(tmp_path):
     for key in ["train_seconds", "words_per_sec", "final_cost"]:
         assert meta[key] > 0
     assert 0 <= meta["compile_seconds"] < 60
+    assert meta["kernels"].startswith("compiled library ")
     assert Vectors.load(str(tmp_path / "v.txt")).dim == 20  # .txt means the text format
 
 

@@ -224,17 +224,27 @@ def _load(log):
     if os.environ.get("W2V_KERNELS", "native") == "jit":
         return _jit()
     path = library_path()
-    if not os.path.exists(path):
-        log("compiling the training kernels for this machine (once, about a minute)")
-        error = _build_in_subprocess(path)
-        if error:
-            log(f"warning: could not build the compiled kernels ({error}); using numba's JIT")
-            return _jit()
+    if os.path.exists(path):
+        try:
+            return Library(path)
+        except OSError:  # damaged, or built against another Python: build it again
+            pass
+    log("compiling the training kernels for this machine (once, a few seconds)")
+    error = _build_in_subprocess(path)
+    if error:
+        log(f"warning: could not build the compiled kernels ({error}); using numba's JIT")
+        return _jit()
     try:
         return Library(path)
     except OSError as e:
         log(f"warning: could not load {path} ({e}); using numba's JIT")
         return _jit()
+
+
+def describe():
+    """Which kernels run: for the run's JSON sidecar."""
+    loaded = backend()
+    return f"compiled library {loaded.path}" if isinstance(loaded, Library) else "numba JIT"
 
 
 def _jit():
@@ -276,9 +286,13 @@ def _cpu_identity():
 def _build_in_subprocess(path):
     """Run `python -m w2v.native PATH`; returns None, or the reason it failed in one line."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with tempfile.TemporaryDirectory() as numba_cache:
         # An empty numba cache: the build needs the kernels' LLVM IR, which cached code lacks.
-        env = dict(os.environ, NUMBA_CACHE_DIR=numba_cache)
+        # This w2v, wherever it was imported from, must be the one the child imports.
+        env = dict(os.environ, NUMBA_CACHE_DIR=numba_cache,
+                   PYTHONPATH=os.pathsep.join(filter(None, [package_parent,
+                                                            os.environ.get("PYTHONPATH")])))
         try:
             proc = subprocess.run([sys.executable, "-m", "w2v.native", path], env=env,
                                   capture_output=True, text=True, timeout=1800)
@@ -383,8 +397,10 @@ def build(path):
         os.close(fd)
         try:
             compiler = os.environ.get("CC") or "cc"
-            subprocess.run([compiler, "-shared", "-fPIC", "-O2", "-o", partial, objects, shim, "-lm"],
-                           check=True, capture_output=True, text=True)
+            # Python's own symbols are found in the process that loads the library
+            python_symbols = ["-undefined", "dynamic_lookup"] if sys.platform == "darwin" else []
+            subprocess.run([compiler, "-shared", "-fPIC", "-O2", *python_symbols, "-o", partial,
+                            objects, shim, "-lm"], check=True, capture_output=True, text=True)
             Library(partial)  # every entry point resolves
             os.chmod(partial, 0o755)
             os.replace(partial, path)

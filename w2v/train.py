@@ -140,7 +140,7 @@ def train(config, quiet=False, stop_when=None, evaluate=False):
     if config.save_outside:
         Vectors(vocab.words, U).save(config.save_outside, config.vector_format())
     stats = {"vocab_size": W, "tokens": stream.tokens, "train_seconds": round(train_seconds, 3),
-             "compile_seconds": round(compile_seconds, 3),
+             "compile_seconds": round(compile_seconds, 3), "kernels": native.describe(),
              "words_per_sec": round(trained / train_seconds) if train_seconds > 0 else None,
              "final_cost": progress.epoch_costs[-1], "epoch_costs": progress.epoch_costs}
     if evaluate:
