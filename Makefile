@@ -20,7 +20,7 @@ WORDS := king water red dog music
 train: install
 	$(BIN)/w2v train --out vectors.bin --epochs 10
 	$(BIN)/w2v similar vectors.bin $(WORDS) -n 8
-	$(BIN)/w2v similar vectors.bin --analogy king man woman -n 3
+	$(BIN)/w2v similar vectors.bin --analogy king man woman -n 5
 	$(BIN)/w2v plot vectors.bin king queen prince princess man woman boy girl \
 		red blue green yellow dog cat horse cow water milk wine coffee -o words.png
 
