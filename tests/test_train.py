@@ -201,6 +201,16 @@ def test_mean_cost_is_the_same_at_one_and_two_threads(tmp_path, monkeypatch, hot
     np.testing.assert_allclose(costs[0], costs[1], rtol=rtol)
 
 
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity here")
+def test_default_threads_are_the_cores_the_process_may_use():
+    # pinned to one core, as a batch scheduler would: the default is 1 thread, not every core
+    code = ("import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+            "from w2v import TrainConfig; print(TrainConfig().threads)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
+    assert TrainConfig().threads == len(os.sched_getaffinity(0))
+
+
 class _Ids:
     """Ids in memory, with the two methods of corpus.TokenStream that chunk_bounds uses."""
 

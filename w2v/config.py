@@ -15,6 +15,15 @@ def setting(default, help, minimum=None, choices=None, flag=None, cli=True):
                                             "flag": flag, "cli": cli})
 
 
+def usable_cores():
+    """The cores this process may run on: its CPU affinity where the system has one (a batch
+    job's or a container's share of the machine), else every core."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 @dataclass
 class TrainConfig:
     corpus: Optional[str] = setting(None, "Corpus: a named corpus (see `w2v corpora`), an http(s) "
@@ -50,7 +59,8 @@ class TrainConfig:
     min_alpha: float = setting(0.0001, "Final learning rate, reached linearly.", minimum=0.0)
     seed: int = setting(1, "Random seed: one thread and a seed give byte-identical vectors.",
                         minimum=0)
-    threads: int = setting(os.cpu_count() or 1, "Training threads (Hogwild).", minimum=1)
+    threads: int = setting(usable_cores(), "Training threads (Hogwild); default: the cores this "
+                                           "process may use.", minimum=1)
     batch_words: int = setting(1024, "Pairs per matrix product of the softmax loss: bounds its "
                                      "(batch x W) score matrix.", minimum=1)
     chunk_words: int = setting(32768, "Corpus tokens handed to a training step at once.", minimum=1,
