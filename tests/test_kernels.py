@@ -37,8 +37,8 @@ def test_window_update_is_one_step_of_the_reference_loss(rng, inputs, targets):
     inputs, targets = np.array(inputs, np.int32), np.array(targets, np.int32)
     cost_ref, V_ref, U_ref = _reference_step(V, U, inputs, targets[0], targets[1:], alpha)
     grad_in, G = np.zeros((10, V.shape[1]), np.float32), np.zeros((10, 6), np.float32)
-    cost = kernels.window_update(V, U, V[:0], U[:0], inputs, len(inputs), targets, len(targets), np.float32(alpha),
-                                 grad_in, G)
+    cost = kernels.window_update(V, U, V[:0], U[:0], inputs, len(inputs), targets, len(targets),
+                                 np.float32(alpha), grad_in, G)
     assert cost == pytest.approx(cost_ref, rel=1e-5)
     np.testing.assert_allclose(V, V_ref, atol=1e-6)
     np.testing.assert_allclose(U, U_ref, atol=1e-6)

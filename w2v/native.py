@@ -29,20 +29,32 @@ import numpy as np
 
 from .corpus import default_home
 
-# Each exported kernel: return type and argument types. "T*" is a pointer to a C-contiguous array
-# of T. The library's functions are w2v_<name>; the cfuncs that make them are in _compile().
+# Each exported kernel: return type and argument types. "T" is a scalar of type T, "T*" a
+# C-contiguous array of T that the kernel only reads, "T!" one it writes. The library's functions
+# are w2v_<name>; the cfuncs that make them are in _compile().
 SIGNATURES = {
-    "prepare_chunk": ("i64", ["u32*", "i64", "i32*", "i64", "f32*", "i64", "u64", "i32*", "u64*"]),
-    "neg_chunk": ("i64", ["i32*", "i64", "f32*", "f32*", "i64", "i64", "f32*", "f32*", "i64", "i64",
-                          "f32*", "i32*", "i64", "i64", "i64", "i64", "f32", "u64", "i32*", "i32*",
-                          "i32*", "f32*", "f32*", "f64*", "u64*"]),
-    "skipgram_pairs": ("i64", ["i32*", "i64", "i64", "u64", "i32*", "i32*", "u64*"]),
-    "scatter_add_rows": ("i64", ["f32*", "i64", "i64", "i32*", "i64", "f32*", "f32"]),
-    "build_alias": ("i64", ["f64*", "i64", "f32*", "i32*", "i64*", "i64*"]),
-    "draw_many": ("u64", ["f32*", "i32*", "i64", "u64", "i32*", "i64"]),
+    "prepare_chunk": ("i64", ["u32*", "i64", "i32*", "i64", "f32*", "i64", "u64", "i32!", "u64!"]),
+    "neg_chunk": ("i64", ["i32*", "i64", "f32!", "f32!", "i64", "i64", "f32!", "f32!", "i64", "i64",
+                          "f32*", "i32*", "i64", "i64", "i64", "i64", "f32", "u64", "i32!", "i32!",
+                          "i32!", "f32!", "f32!", "f64!", "u64!"]),
+    "skipgram_pairs": ("i64", ["i32*", "i64", "i64", "u64", "i32!", "i32!", "u64!"]),
+    "scatter_add_rows": ("i64", ["f32!", "i64", "i64", "i32*", "i64", "f32*", "f32"]),
+    "build_alias": ("i64", ["f64!", "i64", "f32!", "i32!", "i64!", "i64!"]),
+    "draw_many": ("u64", ["f32*", "i32*", "i64", "u64", "i32!", "i64"]),
 }
 
-_CTYPES = {"i64": ctypes.c_int64, "u64": ctypes.c_uint64, "f32": ctypes.c_float}
+_DTYPES = {"i32": np.dtype(np.int32), "u32": np.dtype(np.uint32), "i64": np.dtype(np.int64),
+           "u64": np.dtype(np.uint64), "f32": np.dtype(np.float32), "f64": np.dtype(np.float64)}
+
+
+def _is_array(code):
+    return code[-1] in "*!"
+
+
+def _dtype(code):
+    """The numpy dtype of a signature code, scalar or array."""
+    return _DTYPES[code.rstrip("*!")]
+
 
 # What numba's generated code may call outside the kernels once numba's runtime is absent: the
 # GIL, taken only to report an error, and error and reference-count paths the kernels never take
@@ -125,16 +137,20 @@ def draw_many(alias_prob, alias_idx, n, state):
 
 # ---- the compiled library, behind the same calls as the numba kernels ----
 
-def _pointer(a, code, writes):
+def _ctype(code):
+    """The ctypes type a signature code is passed as: arrays as their data address."""
+    return ctypes.c_void_p if _is_array(code) else np.ctypeslib.as_ctypes_type(_dtype(code))
+
+
+def _pointer(a, code):
     """a's data address, after checking it is a C-contiguous array of the type code says.
 
-    Arrays the kernel writes must already be right (a copy would lose the writes); arrays it only
-    reads are converted. Returns (address, the array to keep alive during the call).
+    Arrays the kernel writes ("T!") must already be right (a copy would lose the writes); arrays
+    it only reads are converted. Returns (address, the array to keep alive during the call).
     """
-    dtype = np.dtype({"i32": np.int32, "u32": np.uint32, "i64": np.int64, "f32": np.float32,
-                      "f64": np.float64, "u64": np.uint64}[code.rstrip("*")])
+    dtype = _dtype(code)
     if not isinstance(a, np.ndarray) or a.dtype != dtype or not a.flags.c_contiguous:
-        if writes:
+        if code.endswith("!"):
             raise TypeError(f"a kernel writes this array: it must be C-contiguous {dtype}")
         a = np.ascontiguousarray(a, dtype=dtype)
     return a.ctypes.data, a
@@ -147,17 +163,16 @@ class Library:
         lib = ctypes.CDLL(path)
         for name, (restype, argtypes) in SIGNATURES.items():
             fn = getattr(lib, "w2v_" + name)
-            fn.restype = _CTYPES[restype]
-            fn.argtypes = [ctypes.c_void_p if t.endswith("*") else _CTYPES[t] for t in argtypes]
+            fn.restype = _ctype(restype)
+            fn.argtypes = [_ctype(t) for t in argtypes]
         self._lib, self.path = lib, path
 
-    def _call(self, name, writes, *args):
+    def _call(self, name, *args):
         """Call w2v_<name>; array arguments are expanded to pointers (checked), scalars passed."""
-        restype, argtypes = SIGNATURES[name]
         values, keep_alive = [], []
-        for code, (value, written) in zip(argtypes, zip(args, writes)):
-            if code.endswith("*"):
-                address, array = _pointer(value, code, written)
+        for code, value in zip(SIGNATURES[name][1], args):
+            if _is_array(code):
+                address, array = _pointer(value, code)
                 values.append(address)
                 keep_alive.append(array)
             else:
@@ -166,8 +181,8 @@ class Library:
 
     def prepare_chunk(self, raw, remap, keep, state, out):
         state_out = np.zeros(1, np.uint64)
-        n = self._call("prepare_chunk", [0, 0, 0, 0, 0, 0, 0, 1, 1], raw, len(raw), remap, len(remap),
-                       keep, len(keep), int(state), out, state_out)
+        n = self._call("prepare_chunk", raw, len(raw), remap, len(remap), keep, len(keep),
+                       int(state), out, state_out)
         return n, state_out[0]
 
     def neg_chunk(self, sen, V, U, V_hot, U_hot, alias_prob, alias_idx, window, K, shared, alpha,
@@ -175,32 +190,29 @@ class Library:
         if V.shape != U.shape or V_hot.shape[1:] != V.shape[1:] or U_hot.shape[1:] != U.shape[1:]:
             raise ValueError("V, U and their hot rows must have the same width")
         cost_out, state_out = np.zeros(1, np.float64), np.zeros(1, np.uint64)
-        pairs = self._call("neg_chunk", [0, 0, 1, 1, 0, 0, 1, 1, 0, 0] + [0] * 8 + [1] * 7, sen,
-                           len(sen), V, U, V.shape[0], V.shape[1], V_hot, U_hot, len(V_hot),
-                           len(U_hot),
-                           alias_prob, alias_idx, len(alias_prob), window, K, int(shared),
-                           float(alpha), int(state), inputs, targets, ahead, grad_in, G, cost_out,
-                           state_out)
+        pairs = self._call("neg_chunk", sen, len(sen), V, U, V.shape[0], V.shape[1], V_hot, U_hot,
+                           len(V_hot), len(U_hot), alias_prob, alias_idx, len(alias_prob), window, K,
+                           int(shared), float(alpha), int(state), inputs, targets, ahead, grad_in, G,
+                           cost_out, state_out)
         return cost_out[0], pairs, state_out[0]
 
     def skipgram_pairs(self, sen, window, state, inputs, outputs):
         state_out = np.zeros(1, np.uint64)
-        m = self._call("skipgram_pairs", [0, 0, 0, 0, 1, 1, 1], sen, len(sen), window, int(state),
-                       inputs, outputs, state_out)
+        m = self._call("skipgram_pairs", sen, len(sen), window, int(state), inputs, outputs,
+                       state_out)
         return m, state_out[0]
 
     def scatter_add_rows(self, M, rows, G, scale):
         if G.shape != (len(rows), M.shape[1]):
             raise ValueError("G must have one row of M's width per row index")
-        self._call("scatter_add_rows", [1, 0, 0, 0, 0, 0, 0], M, M.shape[0], M.shape[1], rows,
-                   len(rows), G, float(scale))
+        self._call("scatter_add_rows", M, M.shape[0], M.shape[1], rows, len(rows), G, float(scale))
 
     def build_alias(self, scaled, prob, alias, small, large):
-        self._call("build_alias", [1, 0, 1, 1, 1, 1], scaled, len(scaled), prob, alias, small, large)
+        self._call("build_alias", scaled, len(scaled), prob, alias, small, large)
 
     def draw_many(self, alias_prob, alias_idx, state, out):
-        return np.uint64(self._call("draw_many", [0, 0, 0, 0, 1, 0], alias_prob, alias_idx,
-                                    len(alias_prob), int(state), out, len(out)))
+        return np.uint64(self._call("draw_many", alias_prob, alias_idx, len(alias_prob), int(state),
+                                    out, len(out)))
 
 
 # ---- which backend: load (building once) the library, else numba's JIT ----
@@ -306,17 +318,15 @@ def _build_in_subprocess(path):
 
 def _compile():
     """The kernels as C-callable functions (numba cfuncs over raw pointers): {name: cfunc}."""
-    from numba import carray, cfunc, types
+    from numba import carray, cfunc, from_dtype, types
 
     from . import kernels
 
-    codes = {"i32": types.int32, "u32": types.uint32, "i64": types.int64, "u64": types.uint64,
-             "f32": types.float32, "f64": types.float64}
-
     def signature(name):
         restype, argtypes = SIGNATURES[name]
-        args = [types.CPointer(codes[t[:-1]]) if t.endswith("*") else codes[t] for t in argtypes]
-        return codes[restype](*args)
+        args = [types.CPointer(from_dtype(_dtype(t))) if _is_array(t) else from_dtype(_dtype(t))
+                for t in argtypes]
+        return from_dtype(_dtype(restype))(*args)
 
     def export(fn):
         return cfunc(signature(fn.__name__), error_model="numpy")(fn)
