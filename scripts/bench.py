@@ -97,7 +97,8 @@ def run_worker(tool, args, threads, corpus):
         cmd.append("--no-score")
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        sys.exit(f"{tool} worker failed:\n{proc.stderr[-2000:]}")
+        lines = [line for line in proc.stderr.splitlines() if line.strip()]
+        sys.exit(f"bench.py: the {tool} worker failed: {lines[-1] if lines else proc.returncode}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -235,9 +236,17 @@ def main():
         print(json.dumps(result))
         return
 
+    from w2v.atomic import atomic_write, check_writable
     from w2v.train import DEFAULT_CORPUS
 
     corpus = args.corpus or DEFAULT_CORPUS
+    if not os.path.isfile(corpus):
+        sys.exit(f"bench.py: corpus not found: {corpus}")
+    if args.json:
+        try:
+            check_writable(args.json)  # now, not after the runs
+        except OSError as e:
+            sys.exit(f"bench.py: cannot write {args.json}: {e.strerror}")
     args.threads = [int(t) for t in args.threads.split(",")]
     print(f"corpus {corpus}; dim {args.dim}, window {args.window}, negative {args.negative}, "
           f"min_count {args.min_count}, sample {args.sample}, epochs {args.epochs}; "
@@ -262,7 +271,7 @@ def main():
         print(f"\nw2v peak RSS, 1 epoch: corpus {m['x1'] / 2**20:,.0f} MB, "
               f"4x corpus {m['x4'] / 2**20:,.0f} MB")
     if args.json:
-        with open(args.json, "w") as f:
+        with atomic_write(args.json, "w", encoding="utf-8") as f:
             json.dump(results, f, indent=2)
 
 

@@ -4,7 +4,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import planted_corpus
+import pytest
+
+from conftest import assert_one_line_error, planted_corpus
 
 BENCH = Path(__file__).resolve().parent.parent / "scripts" / "bench.py"
 
@@ -26,3 +28,16 @@ def test_bench_runs_end_to_end_on_a_tiny_corpus(tmp_path):
     assert all(r["gflops"] > 0 and r["matmul_gflops"] > 0 for r in results["softmax"])
     assert results["memory"]["x4"] > 0
     assert "w2v/g" in proc.stdout
+
+
+@pytest.mark.parametrize("corpus, json_out, says", [
+    ("missing.txt", "bench.json", "corpus not found"),
+    ("c.txt", "no/such/dir/bench.json", "cannot write"),
+])
+def test_bench_bad_input_is_one_line_and_writes_nothing(tmp_path, corpus, json_out, says):
+    planted_corpus(tmp_path / "c.txt", sentences=100)
+    proc = subprocess.run([sys.executable, str(BENCH), "--corpus", str(tmp_path / corpus),
+                           "--repeats", "1", "--json", str(tmp_path / json_out)],
+                          capture_output=True, text=True, timeout=60)
+    assert says in assert_one_line_error(proc)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt"]
