@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import W2VError
+from .home import default_home
 
 SENTENCE_END = np.uint32(0xFFFFFFFF)
 MAX_SENTENCE = 10_000
@@ -34,15 +35,6 @@ BLOCK_BYTES = 1 << 20
 CACHE_VERSION = 2
 TOKENIZERS = ("space", "words")
 _LETTER_RUNS = re.compile(r"[^\W\d_]+")
-
-
-def default_home():
-    """$W2V_HOME, else the platform cache directory (~/.cache/w2v on Linux)."""
-    home = os.environ.get("W2V_HOME")
-    if home:
-        return home
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "w2v")
 
 
 def corpus_files(path):

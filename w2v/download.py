@@ -33,7 +33,7 @@ import requests
 from tqdm import tqdm
 
 from .atomic import atomic_write
-from .corpus import default_home
+from .home import default_home
 from .errors import W2VError
 
 MAX_BYTES = 20 * 10 ** 9

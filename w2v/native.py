@@ -27,7 +27,7 @@ import threading
 
 import numpy as np
 
-from .corpus import default_home
+from .home import default_home
 
 # Each exported kernel: return type and argument types. "T" is a scalar of type T, "T*" a
 # C-contiguous array of T that the kernel only reads, "T!" one it writes. The library's functions
