@@ -11,12 +11,13 @@ import typing
 
 import click
 
+from . import __version__
 from .config import TrainConfig
 from .errors import W2VError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="w2v")
+@click.version_option(version=__version__, prog_name="w2v")
 def cli():
     """Train, check and query word2vec vectors."""
 
@@ -170,9 +171,9 @@ def _print_eval(report):
 @cli.command(name="eval")
 @click.argument("vectors", type=click.Path(dir_okay=False))
 @click.option("--analogies", type=click.Path(dir_okay=False), default=None,
-              help="Analogy questions [default: data/questions-words.txt].")
+              help="Analogy questions [default: questions-words.txt, shipped in w2v/data/].")
 @click.option("--pairs", type=click.Path(dir_okay=False), default=None,
-              help="Scored word pairs [default: data/wordsim353.tsv].")
+              help="Scored word pairs [default: wordsim353.tsv, shipped in w2v/data/].")
 @click.option("--restrict", type=click.IntRange(min=1), default=30_000, show_default=True,
               help="Answer analogies among the N most frequent words.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")

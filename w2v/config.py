@@ -28,7 +28,7 @@ def usable_cores():
 class TrainConfig:
     corpus: Optional[str] = setting(None, "Corpus: a named corpus (see `w2v corpora`), an http(s) "
                                           "URL, a text, .gz or .bz2 file, or a directory of them "
-                                          "[default: the WordNet glosses shipped in data/].")
+                                          "[default: the WordNet glosses shipped in w2v/data/].")
     offline: bool = setting(False, "Never download: fail if the corpus is not cached.",
                             flag="offline")
     sha256: Optional[str] = setting(None, "Expected sha256 of a corpus downloaded from a URL.")

@@ -5,8 +5,8 @@ what gensim users report: words are compared case-insensitively, analogies are s
 `restrict` most frequent words with 3CosAdd, and questions or pairs with a word outside the
 (restricted) vocabulary are skipped and counted, not scored.
 """
-import os
 from collections import OrderedDict
+from importlib import resources
 
 import numpy as np
 
@@ -123,8 +123,13 @@ def word_pairs(vectors, path, restrict=300_000):
 
 
 def default_path(name):
-    """A file shipped in the repository's data/ directory."""
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", name)
+    """The path of a file shipped in the package's data/ directory (w2v/data/, see its README).
+
+    Read through importlib.resources, so it is found wherever w2v is installed, editable or from a
+    wheel. The package is installed as plain files (zip_safe = False in setup.cfg), so this is a
+    real path that gzip and open can read.
+    """
+    return str(resources.files("w2v") / "data" / name)
 
 
 def evaluate_all(vectors, analogies_path=None, pairs_path=None, restrict=DEFAULT_RESTRICT):
