@@ -14,6 +14,7 @@ import click
 from . import __version__
 from .config import TrainConfig
 from .errors import W2VError
+from .gradcheck import MIN_VOCAB
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,13 +28,18 @@ def cli():
               help="Seed of the random inputs.")
 @click.option("--dim", type=click.IntRange(min=1), default=8, show_default=True,
               help="Vector dimension d.")
-@click.option("--vocab", type=click.IntRange(min=10), default=20, show_default=True,
+@click.option("--vocab", type=click.IntRange(min=MIN_VOCAB), default=20, show_default=True,
               help="Vocabulary size W.")
 @click.option("--max-coords", type=click.IntRange(min=1), default=200, show_default=True,
-              help="Check a random sample of this many coordinates of larger arrays.")
+              help="Arrays with more entries are scanned row by row along random directions, "
+                   "then checked on every non-zero row and this many coordinates in all.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def gradcheck(seed, dim, vocab, max_coords, as_json):
-    """Check every analytic gradient against central finite differences."""
+    """Check every analytic gradient against central finite differences.
+
+    The table shows, per parameter, the coordinates compared, how many of them had a non-zero
+    derivative, and the largest relative error (it must stay below the tolerance).
+    """
     from .gradcheck import TOLERANCE, run_checks
 
     results = run_checks(seed=seed, dim=dim, vocab=vocab, max_coords=max_coords)
@@ -42,10 +48,11 @@ def gradcheck(seed, dim, vocab, max_coords, as_json):
                               indent=2))
     else:
         width = max(len(r.name) for r in results)
-        click.echo(f"{'check':<{width}}  {'coords':>6}  {'max rel err':>11}  result")
+        click.echo(f"{'check':<{width}}  {'coords':>6}  {'nonzero':>7}  {'max rel err':>11}  result")
         for r in results:
             verdict = "PASS" if r.passed else f"FAIL at {r.worst}"
-            click.echo(f"{r.name:<{width}}  {r.coords:>6}  {r.max_rel_error:>11.2e}  {verdict}")
+            click.echo(f"{r.name:<{width}}  {r.coords:>6}  {r.nonzero:>7}  {r.max_rel_error:>11.2e}  "
+                       f"{verdict}")
     if not all(r.passed for r in results):
         sys.exit(1)
 
