@@ -1,6 +1,6 @@
 """Trained word vectors: saving and loading the word2vec text and binary formats.
 
-MATH.md section 10. Binary: a header line `W d`, then per word its UTF-8 bytes, a space and d
+docs/math.md section 15. Binary: a header line `W d`, then per word its UTF-8 bytes, a space and d
 little-endian float32 values; we write a newline after each vector, as word2vec.c does, and read
 files with or without it (gensim writes none). Text: the header, then `word x1 ... xd` lines.
 Both are what gensim's KeyedVectors.load_word2vec_format and word2vec.c read.
