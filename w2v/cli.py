@@ -31,8 +31,8 @@ def cli():
 @click.option("--vocab", type=click.IntRange(min=MIN_VOCAB), default=20, show_default=True,
               help="Vocabulary size W.")
 @click.option("--max-coords", type=click.IntRange(min=1), default=200, show_default=True,
-              help="Arrays with more entries are scanned row by row along random directions, "
-                   "then checked on every non-zero row and this many coordinates in all.")
+              help="Coordinates to compare one by one in a larger array, after a scan of its rows "
+                   "along random directions; every non-zero row gets at least one.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def gradcheck(seed, dim, vocab, max_coords, as_json):
     """Check every analytic gradient against central finite differences.
