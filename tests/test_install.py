@@ -48,7 +48,7 @@ def built(tmp_path_factory):
          cwd=source)
     [sdist] = dist.glob("w2v-*.tar.gz")
     with tarfile.open(sdist) as tar:
-        tar.extractall(root / "unpacked", filter="data")
+        tar.extractall(root / "unpacked", **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     [unpacked] = (root / "unpacked").iterdir()
     _run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
          "--wheel-dir", dist, unpacked, cwd=root)
