@@ -11,6 +11,7 @@ import typing
 
 import click
 
+from .aliases import PeerNamesCommand
 from .config import TrainConfig
 from .errors import W2VError
 
@@ -74,7 +75,7 @@ def config_options(fn):
     return fn
 
 
-@cli.command()
+@cli.command(cls=PeerNamesCommand)
 @config_options
 @click.option("--eval", "evaluate", is_flag=True,
               help="Score the vectors on the shipped analogy and word-pair sets after training and "
