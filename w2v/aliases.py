@@ -8,7 +8,7 @@ with one line saying so: a usage error, exit 2.
 The names are rewritten before Click parses the arguments, so they stay out of `--help`. Only
 three kinds of token are rewritten, and only when they are not already one of the command's own
 options: a peer's name listed below; a C-tool single-dash spelling of a w2v option (-window,
--min-count); an underscore spelling of one (--min_count). Everything after `--` is left alone.
+-min-count); an underscore spelling of one (--min_count).
 This module knows nothing of training: it maps names.
 """
 import click
@@ -55,9 +55,6 @@ def translate(args, known):
     while i < len(args):
         token = args[i]
         i += 1
-        if token == "--":
-            out += args[i - 1:]
-            break
         name, eq, value = token.partition("=")
         if not name.startswith("-") or name in known:
             out.append(token)
