@@ -178,7 +178,7 @@ def test_eval_defaults_are_gensims():
         theirs = inspect.signature(method).parameters
         assert theirs["restrict_vocab"].default == DEFAULT_RESTRICT == 300_000
         assert theirs["case_insensitive"].default is True
-    ours = {p.name: p.default for p in eval_.params}
+    ours = eval_.make_context("eval", ["v.bin"]).params  # what `w2v eval v.bin` runs with
     assert ours["restrict"] == DEFAULT_RESTRICT and ours["case_sensitive"] is False
     for ours in (analogies, word_pairs):
         params = inspect.signature(ours).parameters
