@@ -169,10 +169,11 @@ def _print_eval(report):
                    f"{p['oov_percent']:.1f}% out of vocabulary)")
         click.echo(f"{'word pairs Pearson':<30} {p['pearson']:.4f}")
     for name, part in report.items():
-        if part["invalid_lines"]:
-            lines = part["invalid_lines"]
-            click.echo(f"w2v: {name}: skipped {len(lines)} line(s) that are not "
-                       f"{'questions' if name == 'analogies' else 'pairs'} (line {lines[0]})", err=True)
+        lines = part["invalid_lines"]
+        if lines:
+            what = "questions" if name == "analogies" else "pairs"
+            click.echo(f"w2v: {name}: skipped {len(lines)} line(s) that are not {what} "
+                       f"(line {lines[0]})", err=True)
 
 
 @cli.command(name="eval")

@@ -15,9 +15,10 @@ Pearson and Spearman are computed here in numpy, as scipy.stats computes them (S
 the tie-averaged ranks), so w2v needs no scipy.
 """
 import os
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .errors import W2VError
 
@@ -107,7 +108,7 @@ def _best(scores, k):
     return best[np.isfinite(scores[best])]
 
 
-def rank(x: Sequence[float]) -> np.ndarray:
+def rank(x: ArrayLike) -> np.ndarray:
     """Ranks from 1, ties given the average of the ranks they span."""
     x = np.asarray(x, dtype=np.float64)
     order = np.argsort(x, kind="stable")
@@ -118,15 +119,15 @@ def rank(x: Sequence[float]) -> np.ndarray:
     return (sums / counts)[inverse]
 
 
-def pearson(x: Sequence[float], y: Sequence[float]) -> float:
+def pearson(x: ArrayLike, y: ArrayLike) -> float:
     """Pearson's correlation coefficient r, as scipy.stats.pearsonr: nan when x or y is constant."""
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    x, y = x - x.mean(), y - y.mean()
-    denom = np.sqrt((x ** 2).sum() * (y ** 2).sum())
-    return float(np.clip((x * y).sum() / denom, -1.0, 1.0)) if denom > 0 else float("nan")
+    dx, dy = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    dx, dy = dx - dx.mean(), dy - dy.mean()
+    denom = np.sqrt((dx ** 2).sum() * (dy ** 2).sum())
+    return float(np.clip((dx * dy).sum() / denom, -1.0, 1.0)) if denom > 0 else float("nan")
 
 
-def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+def spearman(x: ArrayLike, y: ArrayLike) -> float:
     """Spearman's rank correlation: Pearson's correlation of the (tie-averaged) ranks."""
     return pearson(rank(x), rank(y))
 

@@ -20,7 +20,7 @@ This module knows nothing of training, files or the command line.
 """
 from __future__ import annotations
 
-from typing import Iterable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -35,7 +35,7 @@ class UnknownWord(W2VError, KeyError):
     __str__ = W2VError.__str__  # the message as given, not KeyError's repr of it
 
 
-def _as_list(words):
+def _as_list(words) -> list:
     """gensim accepts one key where it expects a list of keys."""
     if words is None:
         return []
@@ -49,6 +49,23 @@ def _unit(x):
 
 class GensimMethods:
     """KeyedVectors' attributes and query methods, in gensim's names."""
+
+    if TYPE_CHECKING:  # the interface of the class mixed into (see the module docstring)
+        words: list[str]
+        matrix: np.ndarray
+        index: dict  # word -> row
+        unit: np.ndarray
+
+        def check_words(self, words: Iterable[str]) -> None: ...
+
+        def most_similar(self, positive: Sequence[str] = (), negative: Sequence[str] = (),
+                         topn: int = 10, restrict: Optional[int] = None,
+                         method: str = "add") -> list[tuple[str, float]]: ...
+
+        def save(self, path: str, format: str = "bin") -> None: ...
+
+        @classmethod
+        def load(cls, path: str) -> "GensimMethods": ...
 
     @property
     def key_to_index(self) -> dict[str, int]:
@@ -76,10 +93,11 @@ class GensimMethods:
             return int(key)
         if default is not None:
             return default
-        try:
-            self.check_words([key])
-        except W2VError as e:
-            raise UnknownWord(str(e)) from None
+        if isinstance(key, str):
+            try:
+                self.check_words([key])  # raises, naming close spellings
+            except W2VError as e:
+                raise UnknownWord(str(e)) from None
         raise UnknownWord(f"{key!r} is not in the vocabulary")
 
     def _word(self, key):
@@ -125,7 +143,8 @@ class GensimMethods:
             query = self.unit[self.get_index(word_or_vector)]
         else:
             query = _unit(np.asarray(word_or_vector, dtype=np.float32))
-        others = self.unit[[self.get_index(w) for w in other_words]] if len(other_words) else self.unit
+        rows = [self.get_index(w) for w in other_words]
+        others = self.unit[rows] if rows else self.unit  # (n, d)
         return 1 - others @ query  # (n, d) @ (d,) -> (n,)
 
     def n_similarity(self, ws1: Sequence[Key], ws2: Sequence[Key]) -> float:
@@ -136,7 +155,8 @@ class GensimMethods:
         mean2 = self.matrix[[self.get_index(w) for w in ws2]].mean(axis=0)  # (d,)
         return float(_unit(mean1) @ _unit(mean2))
 
-    def rank_by_centrality(self, words: Sequence[Key], use_norm: bool = True) -> list[tuple[float, str]]:
+    def rank_by_centrality(self, words: Sequence[Key],
+                           use_norm: bool = True) -> list[tuple[float, Key]]:
         """(similarity to the normalised mean of the words, word) pairs, most central first."""
         if not words:
             raise ValueError("cannot select a word from an empty list")
@@ -190,12 +210,12 @@ class GensimMethods:
         """3CosMul (Levy & Goldberg 2014): the product of the cosines with the positive words over
         that with the negative ones, cosines shifted to [0, 1]. Unlike gensim 4, which ignores
         restrict_vocab here, only the first restrict_vocab words are searched."""
-        positive, negative = _as_list(positive), _as_list(negative)
-        if not positive:
+        pos, neg = _as_list(positive), _as_list(negative)
+        if not pos:
             raise ValueError("cannot compute similarity with no input")  # gensim's error
         if topn < 1:
             return []
-        return self.most_similar([self._word(w) for w in positive], [self._word(w) for w in negative],
+        return self.most_similar([self._word(w) for w in pos], [self._word(w) for w in neg],
                                  topn=topn, restrict=restrict_vocab, method="mul")
 
     def save_word2vec_format(self, fname: str, binary: bool = False) -> None:
