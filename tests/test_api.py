@@ -271,6 +271,12 @@ def test_eval_report_shows_pearson_and_the_oov_percentage(planted):
     assert f"{oov_percent:.1f}% out of vocabulary" in proc.stdout
 
 
+def test_eval_file_that_is_not_utf8_is_one_line(planted, tmp_path):
+    (tmp_path / "q.txt").write_bytes(b": s\n\xff\xfe a b c\n")
+    line = assert_one_line_error(run_cli("eval", planted, "--analogies", tmp_path / "q.txt"), code=1)
+    assert "q.txt: byte 4: not UTF-8 text" in line
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     path = tmp_path_factory.mktemp("corpus") / "c.txt"
@@ -328,3 +334,4 @@ def test_peer_option_names_stay_out_of_help():
     assert "--corpus" in help_text
     for name in ("--size", "-train", "--workers", "--iter", "--sg"):
         assert name not in help_text
+

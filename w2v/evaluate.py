@@ -44,6 +44,8 @@ def _read_lines(path):
             return f.read().splitlines()
     except OSError as e:
         raise W2VError(f"cannot read {path}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise W2VError(f"{path}: byte {e.start}: not UTF-8 text") from None
 
 
 def analogies(vectors: "Vectors", path: str, restrict: Optional[int] = DEFAULT_RESTRICT,
