@@ -35,6 +35,8 @@ def test_similarity_and_distance_are_gensims(both):
     for w1, w2 in [("w0", "w1"), ("w5", "w5"), ("w17", "w180")]:
         assert ours.similarity(w1, w2) == pytest.approx(theirs.similarity(w1, w2), abs=1e-6)
         assert ours.distance(w1, w2) == pytest.approx(theirs.distance(w1, w2), abs=1e-6)
+    others = [f"w{i}" for i in range(20, 40)]
+    assert ours.most_similar_to_given("w0", others) == theirs.most_similar_to_given("w0", others)
 
 
 def test_n_similarity_is_gensims(both):
@@ -49,6 +51,8 @@ def test_doesnt_match_is_gensims(both):
     for _ in range(20):
         words = [str(w) for w in rng.choice(ours.words, 5, replace=False)]
         assert ours.doesnt_match(words) == theirs.doesnt_match(words)
+        assert [w for _, w in ours.rank_by_centrality(words)] == \
+            [w for _, w in theirs.rank_by_centrality(words)]
 
 
 def test_most_similar_cosmul_is_gensims(both):
@@ -95,6 +99,7 @@ def test_lookups_and_attributes_are_gensims(both):
     np.testing.assert_array_equal(ours[["w1", "w2"]], theirs[["w1", "w2"]])
     np.testing.assert_allclose(ours.get_vector("w3", norm=True), theirs.get_vector("w3", norm=True),
                                atol=1e-6)
+    np.testing.assert_allclose(ours.get_normed_vectors(), theirs.get_normed_vectors(), atol=1e-6)
     assert ours.get_index(5) == theirs.get_index(5) == 5
     assert ("w3" in ours, "nope" in ours) == ("w3" in theirs, "nope" in theirs) == (True, False)
     assert ours.has_index_for("w3") and not ours.has_index_for("nope")
