@@ -14,8 +14,9 @@ mixed into:
 
 Where w2v differs from gensim, the method says so. Two differences run through all of them: an
 unknown word raises UnknownWord, which is both a KeyError (what gensim raises) and a W2VError
-(one line from the CLI), also where gensim skips it with a warning (n_similarity, doesnt_match);
-and `topn` is a number (gensim's topn=None, every score as an array, is `distances` here).
+(one line from the CLI), also where gensim leaves it out (n_similarity silently, doesnt_match with
+a logged warning); and `topn` is a number (for gensim's topn=None, every cosine as an array, use
+`1 - distances(word)`).
 This module knows nothing of training, files or the command line.
 """
 from __future__ import annotations
