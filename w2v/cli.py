@@ -12,6 +12,7 @@ import typing
 import click
 
 from . import __version__
+from .aliases import PeerNamesCommand
 from .config import TrainConfig
 from .errors import W2VError
 from .gradcheck import MIN_VOCAB
@@ -82,7 +83,7 @@ def config_options(fn):
     return fn
 
 
-@cli.command()
+@cli.command(cls=PeerNamesCommand)
 @config_options
 @click.option("--eval", "evaluate", is_flag=True,
               help="Score the vectors on the shipped analogy and word-pair sets after training and "
@@ -168,11 +169,19 @@ def _print_eval(report):
             click.echo(f"{s['section']:<30} {s['correct']:>6} / {s['total']:<6} "
                        f"{s['correct'] / s['total'] if s['total'] else 0:.3f}")
         click.echo(f"{'analogies total':<30} {a['correct']:>6} / {a['total']:<6} {a['accuracy']:.4f}"
-                   f"   ({a['oov']} of {a['questions']} questions skipped: a word out of vocabulary)")
+                   f"   ({a['oov']} of {a['questions']} questions, {a['oov_percent']:.1f}%, "
+                   f"with a word out of vocabulary)")
     if "pairs" in report:
         p = report["pairs"]
-        click.echo(f"{'word pairs Spearman':<30} {p['spearman']:.4f}   ({p['pairs']} pairs, "
-                   f"{p['oov_ratio']:.1%} out of vocabulary)")
+        click.echo(f"{'word pairs Spearman':<30} {p['spearman']:.4f}   ({p['pairs']} pairs scored, "
+                   f"{p['oov_percent']:.1f}% out of vocabulary)")
+        click.echo(f"{'word pairs Pearson':<30} {p['pearson']:.4f}")
+    for name, part in report.items():
+        lines = part["invalid_lines"]
+        if lines:
+            what = "questions" if name == "analogies" else "pairs"
+            click.echo(f"w2v: {name}: skipped {len(lines)} line(s) that are not {what} "
+                       f"(line {lines[0]})", err=True)
 
 
 @cli.command(name="eval")
@@ -181,14 +190,18 @@ def _print_eval(report):
               help="Analogy questions [default: questions-words.txt, shipped in w2v/data/].")
 @click.option("--pairs", type=click.Path(dir_okay=False), default=None,
               help="Scored word pairs [default: wordsim353.tsv, shipped in w2v/data/].")
-@click.option("--restrict", type=click.IntRange(min=1), default=30_000, show_default=True,
-              help="Answer analogies among the N most frequent words.")
+@click.option("--restrict", type=click.IntRange(min=1), default=300_000, show_default=True,
+              help="Only the N most frequent words take part, in analogies and pairs (gensim's "
+                   "restrict_vocab).")
+@click.option("--case-sensitive", is_flag=True,
+              help="Compare words as written; by default King and king are one word, as in gensim.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def eval_(vectors, analogies, pairs, restrict, as_json):
-    """Score vectors on analogies (accuracy) and word pairs (Spearman)."""
+def eval_(vectors, analogies, pairs, restrict, case_sensitive, as_json):
+    """Score vectors on analogies (accuracy) and word pairs (Spearman, Pearson), with gensim's
+    defaults."""
     from .evaluate import evaluate_all
 
-    report = evaluate_all(_load(vectors), analogies, pairs, restrict)
+    report = evaluate_all(_load(vectors), analogies, pairs, restrict, not case_sensitive)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:

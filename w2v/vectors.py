@@ -14,9 +14,10 @@ import numpy as np
 
 from .atomic import atomic_write
 from .errors import W2VError
+from .keyed import GensimMethods
 
 
-class Vectors:
+class Vectors(GensimMethods):
     """Words and their vectors, row i of `matrix` (W, d) float32 belonging to words[i]."""
 
     def __init__(self, words, matrix):
@@ -37,12 +38,6 @@ class Vectors:
     @property
     def dim(self):
         return self.matrix.shape[1]
-
-    def __contains__(self, word):
-        return word in self.index
-
-    def __getitem__(self, word):
-        return self.matrix[self.index[word]]
 
     @property
     def unit(self):
