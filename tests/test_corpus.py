@@ -74,7 +74,7 @@ def test_stream_ids_spell_the_corpus_sorted_by_count(tmp_path):
 def test_second_load_reads_the_cache(tmp_path, monkeypatch):
     (tmp_path / "c.txt").write_text("x y z\n")
     first = corpus.load_stream(str(tmp_path / "c.txt"), cache_dir=str(tmp_path / "cache"))
-    monkeypatch.setattr(corpus, "_build_entry", lambda *a: pytest.fail("rebuilt the cache"))
+    monkeypatch.setattr(corpus, "_build", lambda *a: pytest.fail("rebuilt the cache"))
     second = corpus.load_stream(str(tmp_path / "c.txt"), cache_dir=str(tmp_path / "cache"))
     assert second.key == first.key and np.array_equal(second.read(0, 9), first.read(0, 9))
 
@@ -99,8 +99,9 @@ def test_chunks_end_at_sentence_ends_and_count_tokens(tmp_path):
     END = corpus.SENTENCE_END
     ids = np.array([0, 1, 2, END, 3, END, 4, 5, 6, 7, END, 8, END], np.uint32)
     ids.tofile(tmp_path / "ids.u32")
-    starts, ends, tokens = corpus.chunk_bounds(corpus.TokenStream(str(tmp_path / "ids.u32"), [], None,
-                                                                  9, 0, ""), 3)
+    words = [f"w{i}" for i in range(9)]
+    starts, ends, tokens = corpus.chunk_bounds(corpus.TokenStream(str(tmp_path / "ids.u32"), words,
+                                                                  None, 9, 0, ""), 3)
     assert all(ids[e - 1] == END for e in ends)
     assert starts[0] == 0 and ends[-1] == len(ids) and np.all(starts[1:] == ends[:-1])
     assert tokens.sum() == 9
