@@ -343,7 +343,7 @@ def load_stream(path, tokens="space", cache_dir=None, progress=None, lowercase=T
                                                   progress, max_bytes, warn, digest)
     if not all(_is_regular(p) for p in paths):
         # a pipe or /dev/stdin: read once, so there is nothing to key a lasting entry on
-        directory = _build_directory(cache_dir)
+        directory = build_directory(cache_dir)
         try:
             digest = hashlib.sha256(_settings(tokens, lowercase).encode())
             build(directory, digest)
@@ -361,7 +361,7 @@ def load_stream(path, tokens="space", cache_dir=None, progress=None, lowercase=T
         except _Damaged as e:
             warn(f"the token-id cache entry {entry} is damaged ({e}); rebuilding it")
             _discard(entry)
-    directory = _build_directory(cache_dir)
+    directory = build_directory(cache_dir)
     try:
         build(directory)
         os.rename(directory, entry)
@@ -411,7 +411,7 @@ def _open_entry(entry, key):
     return TokenStream(ids_path, words, counts, tokens, replaced, key, cut, n_ids)
 
 
-def _build_directory(cache_dir):
+def build_directory(cache_dir):
     """A new private directory named after this host and process, so that clean_stale_builds
     can tell one left by a killed run from one still being written."""
     return tempfile.mkdtemp(prefix=f".build-{socket.gethostname()}:{os.getpid()}:", dir=cache_dir)

@@ -7,9 +7,13 @@ A download streams to `NAME.part` with a progress bar, retries connection errors
 answers with exponential backoff, resumes an interrupted body with an HTTP Range request (starting
 over if the server ignores it), fails at once on a 4xx, checks the size and any sha256, and is
 renamed into place only when it is whole. The sha256 of every finished download is recorded in a
-manifest and checked again on later use. Unpacking refuses members that would land outside the
-target directory, links, and archives that expand past a limit (absolute, and relative to their
-packed size), so a hostile archive cannot write elsewhere or fill the disk.
+manifest and checked again on later use. A URL's download is cached as
+`corpora/urls/HASH/NAME`: HASH is the URL's sha256, NAME the last segment of its decoded path cut
+down to a safe file name (see `cached_name`), so no URL can choose where its file is written.
+Archives (tar, compressed or not, and zip), downloaded or local, are unpacked into the cache and
+read as a directory corpus. Unpacking refuses members that would land outside the target
+directory, links, and archives that expand past a limit (absolute, and relative to their packed
+size), so a hostile archive cannot write elsewhere or fill the disk.
 
 This module knows nothing of training; the only network access in w2v is here.
 """
@@ -19,6 +23,7 @@ import hashlib
 import json
 import lzma
 import os
+import re
 import shutil
 import sys
 import tarfile
@@ -33,12 +38,13 @@ import requests
 from tqdm import tqdm
 
 from .atomic import atomic_write
+from .corpus import MAX_BYTES, MAX_RATIO, build_directory, clean_stale_builds
 from .home import default_home
 from .errors import W2VError
 
-MAX_BYTES = 20 * 10 ** 9
-MAX_RATIO = 200
 BLOCK = 1 << 16
+MAX_NAME = 100  # characters of a cached download's file name
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True)
@@ -91,25 +97,32 @@ def sha256_of(path):
 
 
 class Manifest:
-    """sha256 and source of every finished download, kept in the cache as JSON."""
+    """sha256 and source of every finished download, kept in the cache as JSON and keyed by the
+    download's path below the cache (two URLs may end in the same file name)."""
 
     def __init__(self, directory):
+        self.directory = directory
         self.path = os.path.join(directory, "manifest.json")
         try:
             with open(self.path) as f:
                 self.entries = json.load(f)
         except (OSError, ValueError):
             self.entries = {}
+        if not isinstance(self.entries, dict):
+            self.entries = {}
+
+    def _name(self, path):
+        return os.path.relpath(path, self.directory)
 
     def record(self, path, url):
-        self.entries[os.path.basename(path)] = {"url": url, "sha256": sha256_of(path),
-                                                "size": os.path.getsize(path)}
+        self.entries[self._name(path)] = {"url": url, "sha256": sha256_of(path),
+                                          "size": os.path.getsize(path)}
         with atomic_write(self.path, "w", encoding="utf-8") as f:
             json.dump(self.entries, f, indent=1)
 
     def verify(self, path):
         """Raise W2VError if a cached download no longer has the sha256 recorded for it."""
-        entry = self.entries.get(os.path.basename(path))
+        entry = self.entries.get(self._name(path))
         if entry and sha256_of(path) != entry["sha256"]:
             raise W2VError(f"{path} does not match the sha256 recorded when it was downloaded; "
                            "delete it to download it again")
@@ -230,6 +243,14 @@ def _copy_limited(src, dst_path, limit, name):
     return written
 
 
+def is_archive(path):
+    """Whether a regular file is a zip or a tar file (compressed or not), by its content."""
+    try:
+        return os.path.isfile(path) and (zipfile.is_zipfile(path) or tarfile.is_tarfile(path))
+    except (OSError, EOFError, lzma.LZMAError, zlib.error):
+        return False
+
+
 def unpack(archive, target, members=None, max_bytes=MAX_BYTES):
     """Unpack a zip, tar(.gz/.bz2/.xz), .gz or .bz2 file into target; returns the paths written.
 
@@ -311,6 +332,8 @@ def resolve(spec, offline=False, home=None, sha256=None, retry=None, quiet=False
         return _named(CORPORA[spec], offline, home, retry, quiet, max_bytes)
     if _is_url(spec):
         return _url(spec, offline, home, sha256, retry, quiet, max_bytes)
+    if is_archive(spec):
+        return unpacked(spec, local_archive_dir(spec, home), max_bytes)
     return spec
 
 
@@ -340,12 +363,19 @@ def _named(c, offline, home, retry, quiet, max_bytes):
     return final
 
 
+def cached_name(url):
+    """The file name a URL's download is cached under: the last segment of its path, decoded
+    (`%2F` too), with every run of characters other than letters, digits, `.`, `_` and `-` made
+    `_`, without leading dots, and at most MAX_NAME characters (keeping its end, so `.tar.gz`
+    stays); `download` if nothing is left. It never holds a separator and is never `.` or `..`."""
+    last = re.split(r"[/\\]", unquote(urlparse(url).path))[-1]
+    return _UNSAFE.sub("_", last)[-MAX_NAME:].lstrip(".") or "download"
+
+
 def _url(url, offline, home, sha256, retry, quiet, max_bytes):
     _check_scheme(url)
-    key = hashlib.sha256(url.encode()).hexdigest()[:16]
-    directory = os.path.join(corpora_dir(home), "urls", key)
-    filename = unquote(os.path.basename(urlparse(url).path)) or "download"
-    path = os.path.join(directory, filename)
+    directory = os.path.join(corpora_dir(home), "urls", hashlib.sha256(url.encode()).hexdigest()[:16])
+    path = _safe_target(directory, cached_name(url))
     manifest = Manifest(corpora_dir(home))
     if not os.path.exists(path):
         if offline:
@@ -356,19 +386,52 @@ def _url(url, offline, home, sha256, retry, quiet, max_bytes):
         manifest.verify(path)
         if sha256 and sha256_of(path) != sha256.lower():
             raise W2VError(f"cached {path} does not have sha256 {sha256}")
-    if zipfile.is_zipfile(path) or (not path.endswith((".gz", ".bz2")) and tarfile.is_tarfile(path)):
-        unpacked = os.path.join(directory, "unpacked")
-        if not os.path.isdir(unpacked):
-            tmp = unpacked + ".tmp"
-            shutil.rmtree(tmp, ignore_errors=True)
-            try:
-                unpack(path, tmp, max_bytes=max_bytes)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
-            os.replace(tmp, unpacked)
-        return unpacked
-    return path  # plain text, .gz and .bz2 are read as they are
+    # NAME.unpacked: the directory holds one download, and NAME.part, NAME.unpacked and
+    # NAME.unpacked.source are its only neighbours whatever NAME is
+    return unpacked(path, f"{path}.unpacked", max_bytes) if is_archive(path) else path
+
+
+def local_archive_dir(path, home=None):
+    """Where a local archive is unpacked: named by the hash of its absolute path."""
+    key = hashlib.sha256(os.path.abspath(path).encode()).hexdigest()[:16]
+    return os.path.join(corpora_dir(home), "local", key, "unpacked")
+
+
+def _stamp(path):
+    """What identifies an archive's content without reading it all (as corpus.py's cache keys)."""
+    st = os.stat(path)
+    return (f"{os.path.abspath(path)} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino} "
+            f"{st.st_dev}")
+
+
+def unpacked(archive, target, max_bytes=MAX_BYTES):
+    """The directory `target` holding the archive's files, unpacked again when the archive
+    changed since; built under a temporary name and renamed, so it is whole or absent."""
+    directory = os.path.dirname(target)
+    stamp_path = f"{target}.source"
+    stamp = _stamp(archive)
+    try:
+        with open(stamp_path, encoding="utf-8") as f:
+            if f.read() == stamp and os.path.isdir(target):
+                return target
+    except OSError:
+        pass
+    os.makedirs(directory, exist_ok=True)
+    clean_stale_builds(directory)
+    tmp = build_directory(directory)
+    try:
+        unpack(archive, tmp, max_bytes=max_bytes)
+        if os.path.isdir(target):
+            old = f"{tmp}-old"
+            os.rename(target, old)
+            shutil.rmtree(old, ignore_errors=True)
+        os.rename(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    with atomic_write(stamp_path, "w", encoding="utf-8") as f:
+        f.write(stamp)
+    return target
 
 
 def list_corpora(home=None):
