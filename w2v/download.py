@@ -214,11 +214,12 @@ def _stream(url, part, timeout, quiet):
 
 # -- unpacking -------------------------------------------------------------------------------------
 
-def _safe_target(root, name):
-    """The path a member would be written to, or W2VError if it leaves root."""
+def _safe_target(root, name, archive):
+    """The path a member of archive would be written to, or W2VError if it leaves root."""
     target = os.path.realpath(os.path.join(root, name))
     if os.path.isabs(name) or not target.startswith(os.path.realpath(root) + os.sep):
-        raise W2VError(f"refusing archive member {name!r}: it would be written outside {root}")
+        raise W2VError(f"refusing {archive}: member {name!r} would be written outside the "
+                       "directory it is unpacked into")
     return target
 
 
@@ -269,11 +270,11 @@ def _extract(entries, members, target, packed, max_bytes, name):
     for member, _, problem, _ in entries:
         if problem:
             raise W2VError(f"refusing {name}: member {member!r} is {problem}")
-        _safe_target(target, member)
+        _safe_target(target, member, name)
     _check_total(sum(size for _, size, _, _ in entries), packed, max_bytes, name)
     written = []
     for member, size, _, open_member in entries:
-        path = _safe_target(target, member)
+        path = _safe_target(target, member, name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open_member() as src:
             _copy_limited(src, path, size, name)
@@ -298,7 +299,7 @@ def _unpack(archive, target, members, max_bytes):
             written = _extract(entries, members, target, packed, max_bytes, name)
     elif name.endswith((".gz", ".bz2", ".xz")):
         opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[os.path.splitext(name)[1]]
-        path = _safe_target(target, os.path.splitext(name)[0])
+        path = _safe_target(target, os.path.splitext(name)[0], name)
         limit = min(max_bytes, MAX_RATIO * packed)
         with opener(archive, "rb") as src:
             _copy_limited(src, path, limit, name)
@@ -375,7 +376,7 @@ def cached_name(url):
 def _url(url, offline, home, sha256, retry, quiet, max_bytes):
     _check_scheme(url)
     directory = os.path.join(corpora_dir(home), "urls", hashlib.sha256(url.encode()).hexdigest()[:16])
-    path = _safe_target(directory, cached_name(url))
+    path = _safe_target(directory, cached_name(url), url)
     manifest = Manifest(corpora_dir(home))
     if not os.path.exists(path):
         if offline:
@@ -438,3 +439,55 @@ def list_corpora(home=None):
     """The named corpora, with whether each is cached here."""
     return [{"name": c.name, "size": c.size, "url": c.url, "description": c.description,
              "cached": os.path.exists(corpus_path(c.name, home))} for c in CORPORA.values()]
+
+
+def _size(path):
+    if not os.path.isdir(path):
+        return os.path.getsize(path)
+    return sum(os.lstat(os.path.join(root, n)).st_size for root, _, names in os.walk(path)
+               for n in names)
+
+
+def cached_corpora(home=None):
+    """What the download cache holds: dicts of kind ("download" or "unpacked"), path, bytes and
+    source (a URL, a corpus name or a local archive)."""
+    root = corpora_dir(home)
+    manifest = Manifest(root)
+    found = []
+    for name in sorted(CORPORA):
+        if os.path.isdir(os.path.join(root, name)):
+            found.append({"kind": "download", "path": os.path.join(root, name), "source": name})
+    urls = os.path.join(root, "urls")
+    for key in sorted(os.listdir(urls)) if os.path.isdir(urls) else []:
+        for name in sorted(os.listdir(os.path.join(urls, key))):
+            path = os.path.join(urls, key, name)
+            url = manifest.entries.get(os.path.relpath(path, root), {}).get("url")
+            if name.endswith(".unpacked") and os.path.isdir(path):
+                source = manifest.entries.get(os.path.relpath(path[:-9], root), {}).get("url")
+                found.append({"kind": "unpacked", "path": path, "source": source})
+            elif url:
+                found.append({"kind": "download", "path": path, "source": url})
+    local = os.path.join(root, "local")
+    for key in sorted(os.listdir(local)) if os.path.isdir(local) else []:
+        path = os.path.join(local, key, "unpacked")
+        try:
+            with open(f"{path}.source", encoding="utf-8") as f:
+                source = f.read().rsplit(" ", 5)[0]
+        except OSError:
+            source = None
+        found.append({"kind": "unpacked", "path": path, "source": source})
+    for entry in found:
+        entry["bytes"] = _size(entry["path"]) if os.path.exists(entry["path"]) else 0
+    return found
+
+
+def clear_unpacked(home=None):
+    """Remove every unpacked archive (they are unpacked again when needed); downloads are kept.
+    Returns the bytes freed."""
+    freed = 0
+    for entry in cached_corpora(home):
+        if entry["kind"] == "unpacked":
+            freed += entry["bytes"]
+            shutil.rmtree(entry["path"], ignore_errors=True)
+            _remove(f"{entry['path']}.source")
+    return freed
