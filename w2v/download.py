@@ -149,6 +149,9 @@ def fetch(url, path, expected_size=None, sha256=None, retry=None, quiet=False):
                                f"{_describe(e, retry)}") from None
             time.sleep(retry.backoff * 2 ** attempt)
             attempt += 1
+        except requests.RequestException as e:  # a malformed URL, too many redirects...: not worth retrying
+            _remove(part)
+            raise W2VError(f"cannot download {url}: {e}") from None
     size = os.path.getsize(part)
     if expected_size is not None and size != expected_size:
         _remove(part)
