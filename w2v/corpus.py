@@ -220,6 +220,7 @@ def sentences(paths, tokens="space", stats=None, lowercase=True, max_bytes=MAX_B
             carry = text[start:]
             if len(carry) > MAX_TOKEN_CHARS:
                 carry, skipping = carry[:MAX_TOKEN_CHARS], True
+                tokenizer.cut_tokens += 1
             sentence = yield from _pieces(sentence, final=False)
         if carry.strip() or sentence:
             lines += 1
