@@ -155,17 +155,19 @@ def _blocks(path, decoder, max_bytes=MAX_BYTES, digest=None):
 class _Tokenizer:
     """Splits text into tokens and finds where the last, possibly unfinished, token starts."""
 
-    def __init__(self, tokens, lowercase):
+    def __init__(self, tokens):
         if tokens not in TOKENIZERS:
             raise W2VError(f"unknown tokenizer {tokens!r}: choose one of {', '.join(TOKENIZERS)}")
         self.letters = tokens == "words"
-        self.lowercase = lowercase
         self.cut_tokens = 0  # tokens longer than MAX_TOKEN_CHARS, cut
 
     def split(self, text):
-        if self.lowercase:
-            text = text.lower()
+        """The tokens of text, which must end at a token's end (any lowercasing done)."""
         tokens = _LETTER_RUNS.findall(text) if self.letters else text.split()
+        # only a text longer than MAX_TOKEN_CHARS can hold a token to cut: most skip the check
+        return self._cut(tokens) if len(text) > MAX_TOKEN_CHARS else tokens
+
+    def _cut(self, tokens):
         if tokens and max(map(len, tokens)) > MAX_TOKEN_CHARS:
             self.cut_tokens += sum(len(t) > MAX_TOKEN_CHARS for t in tokens)
             tokens = [t[:MAX_TOKEN_CHARS] for t in tokens]
@@ -196,7 +198,8 @@ def sentences(paths, tokens="space", stats=None, lowercase=True, max_bytes=MAX_B
     is never held beyond MAX_TOKEN_CHARS characters. stats, if given, is a dict that receives
     `replaced_bytes`, `lines` and `cut_tokens`; digest, a hashlib object, receives the raw bytes.
     """
-    tokenizer = _Tokenizer(tokens, lowercase)
+    tokenizer = _Tokenizer(tokens)
+    split = tokenizer.split
     counter = _ReplacementCounter()
     lines = 0
     for path in paths:
@@ -209,14 +212,21 @@ def sentences(paths, tokens="space", stats=None, lowercase=True, max_bytes=MAX_B
             text = carry + block
             cut = text.rfind("\n")
             if cut >= 0:
-                for line in text[:cut].split("\n"):
+                complete = text[:cut].lower() if lowercase else text[:cut]
+                for line in complete.split("\n"):  # one line at a time: few objects live at once
                     lines += 1
-                    sentence.extend(tokenizer.split(line))
-                    yield from _pieces(sentence, final=True)
-                    sentence = []
+                    if sentence:  # the first line began in an earlier block
+                        sentence.extend(split(line))
+                        line_tokens, sentence = sentence, []
+                    else:
+                        line_tokens = split(line)
+                    if len(line_tokens) > MAX_SENTENCE:
+                        yield from _pieces(line_tokens, final=True)
+                    elif line_tokens:
+                        yield line_tokens
                 text = text[cut + 1:]
             start = tokenizer.tail(text)
-            sentence.extend(tokenizer.split(text[:start]))
+            sentence.extend(split(text[:start].lower() if lowercase else text[:start]))
             carry = text[start:]
             if len(carry) > MAX_TOKEN_CHARS:
                 carry, skipping = carry[:MAX_TOKEN_CHARS], True
@@ -224,7 +234,7 @@ def sentences(paths, tokens="space", stats=None, lowercase=True, max_bytes=MAX_B
             sentence = yield from _pieces(sentence, final=False)
         if carry.strip() or sentence:
             lines += 1
-        sentence.extend(tokenizer.split(carry))
+        sentence.extend(split(carry.lower() if lowercase else carry))
         yield from _pieces(sentence, final=True)
     if stats is not None:
         stats.update(replaced_bytes=counter.count, lines=lines, cut_tokens=tokenizer.cut_tokens)
@@ -332,7 +342,7 @@ def load_stream(path, tokens="space", cache_dir=None, progress=None, lowercase=T
     progress: an optional callable taking the number of tokens read so far, for a progress bar.
     warn: a callable taking one line (skipped files, a rebuilt entry, cut tokens).
     """
-    _Tokenizer(tokens, lowercase)  # an unknown tokenizer fails before any file is opened
+    _Tokenizer(tokens)  # an unknown tokenizer fails before any file is opened
     paths = corpus_files(path, warn)
     cache_dir = cache_dir or os.path.join(default_home(), "ids")
     try:
