@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -160,8 +161,10 @@ def test_the_same_piped_text_has_the_same_key(tmp_path):
     for _ in range(2):
         os.mkfifo(fifo)
         writer = subprocess.Popen([sys.executable, "-c", f"open({str(fifo)!r}, 'w').write('a b\\n')"])
-        stream = _load(fifo, tmp_path / "cache")
-        writer.wait()
+        try:
+            stream = _load(fifo, tmp_path / "cache")
+        finally:
+            writer.wait(timeout=60)
         keys.append(stream.key)
         assert _words(stream) == ["a", "b"]
         os.remove(fifo)
@@ -217,3 +220,39 @@ def test_cli_warns_once_about_a_dangling_link(tmp_path):
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert [x for x in proc.stderr.splitlines() if "link.txt" in x] == [
         f"warning: skipping {d / 'link.txt'}: a dangling link"]
+
+
+def test_a_build_killed_with_sigkill_is_cleaned_by_the_next_run(tmp_path, w2v_home):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    run = subprocess.Popen([sys.executable, "-m", "w2v", "train", "--corpus", str(fifo), "--out",
+                            str(tmp_path / "v.txt"), "--quiet"], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:  # open without blocking, so a run that failed early fails the test, not hangs it
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError:
+            assert run.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+    with os.fdopen(fd, "w") as writer:
+        writer.write("half a corpus\n" * 100)
+        writer.flush()
+        run.kill()  # SIGKILL, in the middle of the build: no clean-up code runs
+        run.wait()
+    (left,) = os.listdir(w2v_home / "ids")
+    assert left.startswith(".build-")
+    (tmp_path / "c.txt").write_text("a b\n")
+    stream = _load(tmp_path / "c.txt", w2v_home / "ids")
+    assert _entries(w2v_home / "ids") == [stream.key]
+
+
+def test_cache_marks_an_entry_of_an_earlier_version(tmp_path, w2v_home):
+    old = w2v_home / "ids" / "0123456789abcdef01234567"
+    old.mkdir(parents=True)
+    (old / "meta.json").write_text(json.dumps({"version": 2, "tokenizer": "space"}))
+    (old / "ids.u32").write_bytes(b"\0" * 4000)
+    proc = run_cli("cache")
+    assert proc.returncode == 0, proc.stderr
+    assert "4.0 kB  (made by an earlier w2v: never read again)" in proc.stdout
+    assert run_cli("cache", "--clear").returncode == 0 and not old.exists()

@@ -251,7 +251,8 @@ def cache(home, clear):
     for e in cache_entries(ids):
         how = f"{e['tokenizer']}, {'lowercased' if e['lowercase'] else 'case kept'}"
         what = {"ok": f"{e['corpus']} ({how})", "building": "(being built, or left by a killed run)",
-                "damaged": "(damaged: rebuilt when its corpus is next read)"}[e["state"]]
+                "damaged": "(damaged: rebuilt when its corpus is next read)",
+                "old": "(made by an earlier w2v: never read again)"}[e["state"]]
         click.echo(f"ids       {_megabytes(e['bytes']):>12}  {what}")
         total += e["bytes"]
     for c in cached_corpora(home):

@@ -533,7 +533,7 @@ def _build(corpus, paths, tokens, lowercase, tmp, progress, max_bytes, warn, dig
 
 def cache_entries(cache_dir=None):
     """The token-id cache's entries: dicts of name, path, bytes, corpus, tokenizer, lowercase,
-    and state ("ok", "building" or "damaged")."""
+    and state ("ok", "building", "damaged", or "old": made by an earlier version, never read)."""
     cache_dir = cache_dir or os.path.join(default_home(), "ids")
     try:
         names = sorted(os.listdir(cache_dir))
@@ -552,7 +552,8 @@ def cache_entries(cache_dir=None):
             pass
         if not isinstance(meta, dict):
             meta = {}
-        state = "building" if name.startswith(".build-") else "ok" if meta else "damaged"
+        state = ("building" if name.startswith(".build-") else "damaged" if not meta
+                 else "old" if meta.get("version") != CACHE_VERSION else "ok")
         entries.append({"name": name, "path": path, "bytes": _du(path), "state": state,
                         "corpus": meta.get("corpus"), "tokenizer": meta.get("tokenizer"),
                         "lowercase": meta.get("lowercase")})
