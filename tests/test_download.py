@@ -394,3 +394,24 @@ def test_a_malformed_url_is_one_line(tmp_path):
     line = assert_one_line_error(run_cli("download", "http://127.0.0.1:99999999/c.txt", "--dir",
                                          tmp_path, "--retries", 0), code=1)
     assert "cannot download" in line and not list(tmp_path.rglob("*.part"))
+
+
+def test_cache_lists_downloads_and_unpacked_archives_and_clear_keeps_downloads(tmp_path, server,
+                                                                                w2v_home):
+    url = server.add("/corpus.tar.gz", body=_tar("w:gz"))
+    local = tmp_path / "local.zip"
+    local.write_bytes(_zip(TEXTS))
+    for corpus in (url, local):
+        assert _train(corpus, tmp_path / "v.txt").returncode == 0
+    listing = run_cli("cache").stdout.splitlines()
+    assert [line.split()[0] for line in listing] == ["ids", "ids", "download", "unpacked",
+                                                     "unpacked", "total"]
+    assert any(line.startswith("download") and line.endswith(url) for line in listing)
+    assert any(line.startswith("unpacked") and line.endswith(url) for line in listing)
+    assert any(line.startswith("unpacked") and line.endswith(str(local)) for line in listing)
+    assert run_cli("cache", "--clear").returncode == 0
+    listing = run_cli("cache").stdout.splitlines()
+    assert [line.split()[0] for line in listing] == ["download", "total"]
+    proc = _train(url, tmp_path / "v.txt", "--offline")  # unpacked again from the kept download
+    assert proc.returncode == 0, proc.stderr
+    assert len(server.requests) == 1

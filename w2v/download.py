@@ -445,10 +445,16 @@ def list_corpora(home=None):
 
 
 def _size(path):
-    if not os.path.isdir(path):
-        return os.path.getsize(path)
-    return sum(os.lstat(os.path.join(root, n)).st_size for root, _, names in os.walk(path)
-               for n in names)
+    """Bytes of a file or of the files below a directory (0 for what vanished meanwhile)."""
+    paths = [path] if not os.path.isdir(path) else [
+        os.path.join(root, n) for root, _, names in os.walk(path) for n in names]
+    total = 0
+    for p in paths:
+        try:
+            total += os.lstat(p).st_size
+        except OSError:
+            pass
+    return total
 
 
 def cached_corpora(home=None):
@@ -473,6 +479,8 @@ def cached_corpora(home=None):
     local = os.path.join(root, "local")
     for key in sorted(os.listdir(local)) if os.path.isdir(local) else []:
         path = os.path.join(local, key, "unpacked")
+        if not os.path.isdir(path):
+            continue
         try:
             with open(f"{path}.source", encoding="utf-8") as f:
                 source = f.read().rsplit(" ", 5)[0]
@@ -480,7 +488,7 @@ def cached_corpora(home=None):
             source = None
         found.append({"kind": "unpacked", "path": path, "source": source})
     for entry in found:
-        entry["bytes"] = _size(entry["path"]) if os.path.exists(entry["path"]) else 0
+        entry["bytes"] = _size(entry["path"])
     return found
 
 
