@@ -256,3 +256,12 @@ def test_cache_marks_an_entry_of_an_earlier_version(tmp_path, w2v_home):
     assert proc.returncode == 0, proc.stderr
     assert "4.0 kB  (made by an earlier w2v: never read again)" in proc.stdout
     assert run_cli("cache", "--clear").returncode == 0 and not old.exists()
+
+
+def test_a_cache_that_cannot_be_written_is_one_line(tmp_path):
+    (tmp_path / "c.txt").write_text("a b\n")
+    (tmp_path / "home").write_text("a file where the cache directory should be")
+    proc = run_cli("train", "--corpus", tmp_path / "c.txt", "--out", tmp_path / "v.txt", "--quiet",
+                   env={**os.environ, "W2V_HOME": str(tmp_path / "home")})
+    line = assert_one_line_error(proc, code=1)
+    assert "cannot create the token-id cache" in line and not (tmp_path / "v.txt").exists()

@@ -222,8 +222,11 @@ def corpora(home):
                    f"{c['url']}\n         {c['description']}")
 
 
-def _megabytes(n):
-    return f"{n / 1e9:,.1f} GB" if n >= 1e9 else f"{n / 1e6:,.1f} MB" if n >= 1e6 else f"{n / 1e3:,.1f} kB"
+def _bytes_text(n):
+    for unit, size in (("GB", 1e9), ("MB", 1e6)):
+        if n >= size:
+            return f"{n / size:,.1f} {unit}"
+    return f"{n / 1e3:,.1f} kB"
 
 
 @cli.command()
@@ -245,7 +248,7 @@ def cache(home, clear):
     ids = os.path.join(home, "ids")
     if clear:
         freed = clear_cache(ids) + clear_unpacked(home)
-        click.echo(f"freed {_megabytes(freed)} in {home}", err=True)
+        click.echo(f"freed {_bytes_text(freed)} in {home}", err=True)
         return
     total = 0
     for e in cache_entries(ids):
@@ -253,12 +256,12 @@ def cache(home, clear):
         what = {"ok": f"{e['corpus']} ({how})", "building": "(being built, or left by a killed run)",
                 "damaged": "(damaged: rebuilt when its corpus is next read)",
                 "old": "(made by an earlier w2v: never read again)"}[e["state"]]
-        click.echo(f"ids       {_megabytes(e['bytes']):>12}  {what}")
+        click.echo(f"ids       {_bytes_text(e['bytes']):>12}  {what}")
         total += e["bytes"]
     for c in cached_corpora(home):
-        click.echo(f"{c['kind']:<9} {_megabytes(c['bytes']):>12}  {c['source'] or c['path']}")
+        click.echo(f"{c['kind']:<9} {_bytes_text(c['bytes']):>12}  {c['source'] or c['path']}")
         total += c["bytes"]
-    click.echo(f"total     {_megabytes(total):>12}  in {home}")
+    click.echo(f"total     {_bytes_text(total):>12}  in {home}")
 
 
 @cli.command()

@@ -354,10 +354,9 @@ def load_stream(path, tokens="space", cache_dir=None, progress=None, lowercase=T
                                                   progress, max_bytes, warn, digest)
     if not all(_is_regular(p) for p in paths):
         # a pipe or /dev/stdin: read once, so there is nothing to key a lasting entry on
-        directory = build_directory(cache_dir)
+        digest = hashlib.sha256(_settings(tokens, lowercase).encode())
+        directory = _built(cache_dir, lambda d: build(d, digest))
         try:
-            digest = hashlib.sha256(_settings(tokens, lowercase).encode())
-            build(directory, digest)
             stream = _open_entry(directory, "pipe-" + digest.hexdigest()[:24])
         except BaseException:
             shutil.rmtree(directory, ignore_errors=True)
@@ -372,22 +371,35 @@ def load_stream(path, tokens="space", cache_dir=None, progress=None, lowercase=T
         except _Damaged as e:
             warn(f"the token-id cache entry {entry} is damaged ({e}); rebuilding it")
             _discard(entry)
-    directory = build_directory(cache_dir)
+    directory = _built(cache_dir, build)
     try:
-        build(directory)
         os.rename(directory, entry)
     except OSError as e:
         shutil.rmtree(directory, ignore_errors=True)
         if not os.path.isdir(entry):  # not merely another run that built the same entry first
-            raise W2VError(f"cannot write the token-id cache in {cache_dir}: {e.strerror or e}") from None
-    except BaseException:
-        shutil.rmtree(directory, ignore_errors=True)
-        raise
+            raise W2VError(f"cannot write the token-id cache {entry}: {e.strerror or e}") from None
     try:
         return _open_entry(entry, key)
     except _Damaged as e:
         raise W2VError(f"the token-id cache entry {entry} is damaged just after it was built "
                        f"({e}); is {cache_dir} full or faulty?") from None
+
+
+def _built(cache_dir, build):
+    """A new build directory filled by build(directory); W2VError if the cache cannot be
+    written (disk full, no permission), and nothing left behind on any error."""
+    directory = None
+    try:
+        directory = build_directory(cache_dir)
+        build(directory)
+    except BaseException as e:
+        if directory:
+            shutil.rmtree(directory, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise W2VError(f"cannot write the token-id cache in {cache_dir}: "
+                           f"{e.strerror or e}") from None
+        raise
+    return directory
 
 
 class _Damaged(Exception):

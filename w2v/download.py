@@ -149,7 +149,7 @@ def fetch(url, path, expected_size=None, sha256=None, retry=None, quiet=False):
                                f"{_describe(e, retry)}") from None
             time.sleep(retry.backoff * 2 ** attempt)
             attempt += 1
-        except requests.RequestException as e:  # a malformed URL, too many redirects...: not worth retrying
+        except requests.RequestException as e:  # a malformed URL, too many redirects: final
             _remove(part)
             raise W2VError(f"cannot download {url}: {e}") from None
     size = os.path.getsize(part)
@@ -378,7 +378,8 @@ def cached_name(url):
 
 def _url(url, offline, home, sha256, retry, quiet, max_bytes):
     _check_scheme(url)
-    directory = os.path.join(corpora_dir(home), "urls", hashlib.sha256(url.encode()).hexdigest()[:16])
+    key = hashlib.sha256(url.encode()).hexdigest()[:16]
+    directory = os.path.join(corpora_dir(home), "urls", key)
     path = _safe_target(directory, cached_name(url), url)
     manifest = Manifest(corpora_dir(home))
     if not os.path.exists(path):
