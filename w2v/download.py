@@ -380,7 +380,7 @@ def _url(url, offline, home, sha256, retry, quiet, max_bytes):
     _check_scheme(url)
     key = hashlib.sha256(url.encode()).hexdigest()[:16]
     directory = os.path.join(corpora_dir(home), "urls", key)
-    path = _safe_target(directory, cached_name(url), url)
+    path = os.path.join(directory, cached_name(url))
     manifest = Manifest(corpora_dir(home))
     if not os.path.exists(path):
         if offline:
@@ -421,21 +421,26 @@ def unpacked(archive, target, max_bytes=MAX_BYTES):
                 return target
     except OSError:
         pass
-    os.makedirs(directory, exist_ok=True)
-    clean_stale_builds(directory)
-    tmp = build_directory(directory)
+    tmp = None
     try:
+        os.makedirs(directory, exist_ok=True)
+        clean_stale_builds(directory)
+        tmp = build_directory(directory)
         unpack(archive, tmp, max_bytes=max_bytes)
         if os.path.isdir(target):
             old = f"{tmp}-old"
             os.rename(target, old)
             shutil.rmtree(old, ignore_errors=True)
         os.rename(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with atomic_write(stamp_path, "w", encoding="utf-8") as f:
+            f.write(stamp)
+    except BaseException as e:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise W2VError(f"cannot unpack {os.path.basename(archive)} into {directory}: "
+                           f"{e.strerror or e}") from None
         raise
-    with atomic_write(stamp_path, "w", encoding="utf-8") as f:
-        f.write(stamp)
     return target
 
 
@@ -467,16 +472,16 @@ def cached_corpora(home=None):
     for name in sorted(CORPORA):
         if os.path.isdir(os.path.join(root, name)):
             found.append({"kind": "download", "path": os.path.join(root, name), "source": name})
+    recorded = lambda path: manifest.entries.get(os.path.relpath(path, root), {}).get("url")
     urls = os.path.join(root, "urls")
     for key in sorted(os.listdir(urls)) if os.path.isdir(urls) else []:
         for name in sorted(os.listdir(os.path.join(urls, key))):
             path = os.path.join(urls, key, name)
-            url = manifest.entries.get(os.path.relpath(path, root), {}).get("url")
             if name.endswith(".unpacked") and os.path.isdir(path):
-                source = manifest.entries.get(os.path.relpath(path[:-9], root), {}).get("url")
-                found.append({"kind": "unpacked", "path": path, "source": source})
-            elif url:
-                found.append({"kind": "download", "path": path, "source": url})
+                found.append({"kind": "unpacked", "path": path,
+                              "source": recorded(path.removesuffix(".unpacked"))})
+            elif recorded(path):
+                found.append({"kind": "download", "path": path, "source": recorded(path)})
     local = os.path.join(root, "local")
     for key in sorted(os.listdir(local)) if os.path.isdir(local) else []:
         path = os.path.join(local, key, "unpacked")
