@@ -243,6 +243,48 @@ def corpora(home):
                    f"{c['url']}\n         {c['description']}")
 
 
+def _bytes_text(n):
+    for unit, size in (("GB", 1e9), ("MB", 1e6)):
+        if n >= size:
+            return f"{n / size:,.1f} {unit}"
+    return f"{n / 1e3:,.1f} kB"
+
+
+@cli.command()
+@click.option("--dir", "home", type=click.Path(file_okay=False), default=None,
+              help="Cache directory [default: $W2V_HOME, else ~/.cache/w2v].")
+@click.option("--clear", is_flag=True,
+              help="Remove the token-id caches and the unpacked archives (both are rebuilt when "
+                   "needed); downloads are kept.")
+def cache(home, clear):
+    """List what w2v caches: token-id entries and unpacked archives with their sizes and corpora,
+    and downloads with their sources."""
+    import os
+
+    from .corpus import cache_entries, clear_cache
+    from .download import cached_corpora, clear_unpacked
+    from .home import default_home
+
+    home = home or default_home()
+    ids = os.path.join(home, "ids")
+    if clear:
+        freed = clear_cache(ids) + clear_unpacked(home)
+        click.echo(f"freed {_bytes_text(freed)} in {home}", err=True)
+        return
+    total = 0
+    for e in cache_entries(ids):
+        how = f"{e['tokenizer']}, {'lowercased' if e['lowercase'] else 'case kept'}"
+        what = {"ok": f"{e['corpus']} ({how})", "building": "(being built, or left by a killed run)",
+                "damaged": "(damaged: rebuilt when its corpus is next read)",
+                "old": "(made by an earlier w2v: never read again)"}[e["state"]]
+        click.echo(f"ids       {_bytes_text(e['bytes']):>12}  {what}")
+        total += e["bytes"]
+    for c in cached_corpora(home):
+        click.echo(f"{c['kind']:<9} {_bytes_text(c['bytes']):>12}  {c['source'] or c['path']}")
+        total += c["bytes"]
+    click.echo(f"total     {_bytes_text(total):>12}  in {home}")
+
+
 @cli.command()
 @click.argument("vectors", type=click.Path(dir_okay=False))
 @click.argument("words", nargs=-1, required=True)

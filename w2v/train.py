@@ -74,7 +74,9 @@ def train(config, quiet=False, stop_when=None, evaluate=False):
     path = resolve_corpus(config, quiet)
     with tqdm(desc="reading corpus", unit=" tokens", unit_scale=True, disable=True if quiet else None,
               file=sys.stderr, leave=False) as bar:
-        stream = corpus.load_stream(path, config.tokens, config.cache_dir, progress=bar.update)
+        stream = corpus.load_stream(path, config.tokens, config.cache_dir, progress=bar.update,
+                                    lowercase=config.lowercase, max_bytes=config.max_bytes,
+                                    warn=lambda message: _log(quiet, f"warning: {message}"))
     if stream.replaced_bytes:
         _log(quiet, f"warning: {stream.replaced_bytes} bytes of {path} were not UTF-8 and were replaced")
 
