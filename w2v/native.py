@@ -32,8 +32,8 @@ from .home import default_home
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels.c")
 FLAGS = ["-O3", "-std=c99", "-fPIC", "-shared",
-         # let the compiler reorder float sums, so dot products use vector registers (what numba's
-         # fastmath did); not -ffast-math, which can switch the whole process to flush denormals
+         # let the compiler reorder float sums, so that dot products use vector registers; not
+         # -ffast-math, which can switch the whole process to flushing denormals to zero
          "-fno-math-errno", "-fno-trapping-math", "-fno-signed-zeros", "-fassociative-math"]
 NATIVE_FLAGS = ["-march=native"]  # dropped if the compiler refuses it
 NO_COMPILER = ("w2v needs a C compiler to build its training kernels: install gcc "
