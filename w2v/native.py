@@ -15,6 +15,7 @@ kernels.c), and checks every array's dtype, layout and shape before its pointer 
 This module does not decide what to train: w2v/steps.py and w2v/sgd.py call the functions below.
 """
 import ctypes
+import functools
 import hashlib
 import operator
 import os
@@ -34,7 +35,8 @@ SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels.c")
 FLAGS = ["-O3", "-std=c99", "-fPIC", "-shared",
          # let the compiler reorder float sums, so that dot products use vector registers; not
          # -ffast-math, which can switch the whole process to flushing denormals to zero
-         "-fno-math-errno", "-fno-trapping-math", "-fno-signed-zeros", "-fassociative-math"]
+         "-fno-math-errno", "-fno-trapping-math", "-fno-signed-zeros", "-fassociative-math",
+         "-ffp-contract=fast"]  # fused multiply-adds, as GNU C does by default but ISO C99 does not
 NATIVE_FLAGS = ["-march=native"]  # dropped if the compiler refuses it
 NO_COMPILER = ("w2v needs a C compiler to build its training kernels: install gcc "
                "(Debian/Ubuntu: apt-get install gcc) or set CC")
@@ -106,8 +108,10 @@ class Param:
     def __init__(self, declaration, shape=None):
         const, self.type, star, self.name = _DECLARATION.match(declaration).groups()
         self.array, self.writes = bool(star), not const
+        self.dtype = np.dtype(_TYPES[self.type][0]) if self.type in _TYPES else None
+        self.integer = not self.array and self.dtype.kind in "iu"
         self.shape = tuple(s.strip() for s in shape.strip("()").split(",") if s.strip()) if shape else None
-        if self.array and self.type in _TYPES and self.shape is None:
+        if self.array and self.dtype is not None and self.shape is None:
             raise ValueError(f"kernels.c gives no shape for the array {self.name}")
 
     def ctype(self, structs):
@@ -145,6 +149,7 @@ class Library:
             for name, params in fields.items()}
         self.struct_fields = fields
         lib = ctypes.CDLL(path)  # OSError if damaged
+        self._entries = {}
         for name, (restype, params) in self.functions.items():
             try:
                 fn = getattr(lib, name)
@@ -152,7 +157,9 @@ class Library:
                 raise OSError(f"{path} has no {name}: built from another kernels.c") from None
             fn.restype = _TYPES[restype][1]
             fn.argtypes = [p.ctype(self.structs) for p in params]
-        self._lib, self.path = lib, path
+            flat = [f for p in params for f in fields.get(p.type, [p])]  # struct fields spelled out
+            self._entries[name] = (fn, restype, params, flat, {p.name for p in flat})
+        self.path = path
         self.call("init_tables")
 
     def call(self, name, **values):
@@ -161,34 +168,23 @@ class Library:
         from the arrays, and every array must agree with them. Arrays must already have the dtype,
         layout and shape kernels.c declares (TypeError, ValueError): a converted copy would lose
         the kernel's writes. Negative results are kernels.c's errors: IndexError, MemoryError."""
-        restype, params = self.functions[name]
-        flat = [f for p in params for f in self.struct_fields.get(p.type, [p])]
-        known = {p.name for p in flat}
-        if set(values) - known:
+        fn, restype, params, flat, known = self._entries[name]
+        if not known.issuperset(values):
             raise TypeError(f"{name} has no parameter {sorted(set(values) - known)[0]}")
-        sizes = {p.name: operator.index(values[p.name]) for p in flat
-                 if not p.array and p.name in values and np.dtype(_TYPES[p.type][0]).kind in "iu"}
-        for p in flat:
-            if p.array:
-                _check(name, p, values.get(p.name), sizes)
+        sizes = {p.name: operator.index(values[p.name]) for p in flat if p.integer and p.name in values}
         args = {}
         for p in flat:
             if p.array:
-                args[p.name] = values[p.name].ctypes.data
-            elif p.name in sizes:
-                args[p.name] = sizes[p.name]
-            elif p.name in values:
-                args[p.name] = float(values[p.name])
-            else:
-                raise TypeError(f"{name} needs {p.name}")
-        call_args = []
-        for p in params:
-            if p.type in self.structs:
-                call_args.append(ctypes.byref(self.structs[p.type](
-                    **{f.name: args[f.name] for f in self.struct_fields[p.type]})))
-            else:
-                call_args.append(args[p.name])
-        result = getattr(self._lib, name)(*call_args)
+                args[p.name] = _pointer(name, p, values.get(p.name), sizes)
+        for p in flat:
+            if not p.array:
+                if p.name not in sizes and p.name not in values:
+                    raise TypeError(f"{name} needs {p.name}")
+                args[p.name] = sizes[p.name] if p.integer else float(values[p.name])
+        call_args = [ctypes.byref(self.structs[p.type](
+                         **{f.name: args[f.name] for f in self.struct_fields[p.type]}))
+                     if p.type in self.structs else args[p.name] for p in params]
+        result = fn(*call_args)
         if restype == "int64_t" and result == BAD_ID:
             raise IndexError(f"{name}: an id outside the vocabulary")
         if restype == "int64_t" and result == NO_MEMORY:
@@ -196,21 +192,30 @@ class Library:
         return result
 
 
-def _check(name, p, a, sizes):
-    """a must be what kernels.c declares p to be; sizes its shape names are bound in (in place)."""
-    dtype = np.dtype(_TYPES[p.type][0])
-    if not isinstance(a, np.ndarray) or a.dtype != dtype or not a.flags.c_contiguous:
-        raise TypeError(f"{name}: {p.name} must be a C-contiguous {dtype} array")
+def _pointer(name, p, a, sizes):
+    """a's data address, once a is what kernels.c declares p to be; binds the size names of p's
+    shape that sizes does not have yet (in place)."""
+    if not isinstance(a, np.ndarray) or a.dtype != p.dtype or not a.flags.c_contiguous:
+        raise TypeError(f"{name}: {p.name} must be a C-contiguous {p.dtype} array")
     if p.writes and not a.flags.writeable:
         raise TypeError(f"{name}: {p.name} must be writeable")
     if a.ndim != len(p.shape):
         raise ValueError(f"{name}: {p.name} must have {len(p.shape)} dimension(s), not {a.ndim}")
     for size, expression in zip(a.shape, p.shape):
-        if expression.isidentifier() and expression not in sizes:
-            sizes[expression] = size
-        elif size != eval(expression, {"__builtins__": {}}, sizes):
+        if expression.isidentifier():
+            expected = sizes.setdefault(expression, size)
+        else:
+            expected = eval(_compiled(expression), {"__builtins__": {}}, sizes)
+        if size != expected:
             raise ValueError(f"{name}: {p.name} has shape {a.shape}, kernels.c says "
                              f"({', '.join(p.shape)}) with {sizes}")
+    return a.ctypes.data
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(expression):
+    """A shape expression of kernels.c (`2 * window * n`) as Python code."""
+    return compile(expression, "kernels.c", "eval")
 
 
 # ---- loading the library, building it once ----
