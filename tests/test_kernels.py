@@ -116,7 +116,7 @@ def test_prepare_chunk_subsamples_at_the_keep_probability():
 def test_prepare_chunk_refuses_ids_beyond_the_vocabulary():
     # what a damaged token-id cache would hand it: one line for the user, never a crash
     raw = np.array([0, 1, 7], np.uint32)
-    with pytest.raises(W2VError, match="beyond its vocabulary"):
+    with pytest.raises(W2VError, match="id cache is damaged"):
         native.prepare_chunk(raw, np.arange(3, dtype=np.int32), np.ones(3, np.float32), 1)
 
 
@@ -266,6 +266,19 @@ def test_a_damaged_library_is_built_again(tmp_path, monkeypatch):
     prob, alias = np.empty(4, np.float32), np.empty(4, np.int32)
     loaded.call("build_alias", scaled=np.ones(4), prob=prob, alias=alias)
     assert prob.tolist() == [1.0] * 4
+
+
+def test_a_compiler_that_refuses_march_native_builds_without_it(tmp_path, monkeypatch):
+    cc = tmp_path / "cc"
+    cc.write_text('#!/bin/sh\ncase "$*" in *-march=native*) echo "unknown option" >&2; exit 1;; esac\n'
+                  'exec cc "$@"\n')
+    cc.chmod(0o755)
+    monkeypatch.setenv("CC", str(cc))
+    monkeypatch.setenv("W2V_KERNELS_DIR", str(tmp_path / "kernels"))
+    loaded = native._load(lambda message: None)
+    prob, alias = np.empty(2, np.float32), np.empty(2, np.int32)
+    loaded.call("build_alias", scaled=np.array([1.5, 0.5]), prob=prob, alias=alias)
+    assert prob.tolist() == [1.0, 0.5] and alias.tolist() == [0, 0]
 
 
 def test_a_failing_compiler_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):

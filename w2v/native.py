@@ -53,8 +53,8 @@ def prepare_chunk(raw, remap, keep, state):
     try:
         m = backend().call("prepare_chunk", raw=raw, remap=remap, keep=keep, state=state, out=out)
     except IndexError:
-        raise W2VError("the corpus has token ids beyond its vocabulary: its id cache is damaged "
-                       f"(remove {os.path.join(default_home(), 'ids')} and run again)") from None
+        raise W2VError("the corpus's token-id cache is damaged (ids beyond its vocabulary): "
+                       "delete it and run again") from None
     return out[:m], state[0]
 
 
