@@ -52,7 +52,7 @@ def planted_corpus(path, groups=6, members=5, sentences=6000, seed=0):
     return group_words
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def kernels():
     """The compiled training kernels; the test is skipped where no C compiler can build them."""
     from w2v import W2VError, native

@@ -11,7 +11,6 @@ from w2v.functions import log_sigmoid, sigmoid
 from w2v.sampler import NegativeSampler
 from w2v.steps import softmax_batch_
 
-pytestmark = pytest.mark.usefixtures("kernels")  # skipped without a C compiler
 
 
 def _matrices(rng, W=20, d=8):
@@ -81,7 +80,7 @@ def test_sigmoid_tables_match_the_exact_functions(kernels):
     np.testing.assert_allclose(nls, -log_sigmoid(exact), atol=1e-6, rtol=1e-6)
 
 
-def test_softmax_batch_is_one_step_of_the_reference_loss(rng):
+def test_softmax_batch_is_one_step_of_the_reference_loss(rng, kernels):
     V, U = _matrices(rng, W=15)
     inputs, outputs = np.array([1, 4, 1, 7], np.int32), np.array([3, 3, 0, 14], np.int32)
     V64, U64 = V.astype(np.float64), U.astype(np.float64)
@@ -97,14 +96,14 @@ def test_softmax_batch_is_one_step_of_the_reference_loss(rng):
 END = 0xFFFFFFFF
 
 
-def test_prepare_chunk_drops_unknown_words_and_marks_sentences():
+def test_prepare_chunk_drops_unknown_words_and_marks_sentences(kernels):
     raw = np.array([0, 5, 1, END, END, 2, END, 5, END], np.uint32)
     remap = np.array([0, 1, 2, -1, -1, -1], np.int32)  # ids 3.. are not in the vocabulary
     sen, _ = native.prepare_chunk(raw, remap, np.ones(3, np.float32), np.uint64(1))
     assert sen.tolist() == [0, 1, -1, 2, -1]
 
 
-def test_prepare_chunk_subsamples_at_the_keep_probability():
+def test_prepare_chunk_subsamples_at_the_keep_probability(kernels):
     raw = np.tile(np.array([0, 1, 2], np.uint32), 100_000)
     keep = np.array([0.25, 1.0, 0.0], np.float32)
     sen, _ = native.prepare_chunk(raw, np.arange(3, dtype=np.int32), keep, np.uint64(7))
@@ -113,14 +112,14 @@ def test_prepare_chunk_subsamples_at_the_keep_probability():
     assert counts[0] / 100_000 == pytest.approx(0.25, abs=0.01)
 
 
-def test_prepare_chunk_refuses_ids_beyond_the_vocabulary():
+def test_prepare_chunk_refuses_ids_beyond_the_vocabulary(kernels):
     # what a damaged token-id cache would hand it: one line for the user, never a crash
     raw = np.array([0, 1, 7], np.uint32)
     with pytest.raises(W2VError, match="id cache is damaged"):
         native.prepare_chunk(raw, np.arange(3, dtype=np.int32), np.ones(3, np.float32), 1)
 
 
-def test_skipgram_pairs_stay_inside_sentences():
+def test_skipgram_pairs_stay_inside_sentences(kernels):
     sen = np.array([0, 1, 2, -1, 3, 4], np.int32)
     inputs, outputs, _ = native.skipgram_pairs(sen, 1, np.uint64(3))
     assert sorted(zip(outputs.tolist(), inputs.tolist())) == [(0, 1), (1, 0), (1, 2), (2, 1), (3, 4),
@@ -130,13 +129,13 @@ def test_skipgram_pairs_stay_inside_sentences():
         assert (i <= 2) == (o <= 2)  # never across the sentence break
 
 
-def test_dynamic_window_radius_is_uniform():
+def test_dynamic_window_radius_is_uniform(kernels):
     sen = np.zeros(100_003, np.int32)  # one long sentence: each centre has 2b pairs
     inputs, _, _ = native.skipgram_pairs(sen, 4, np.uint64(11))
     assert len(inputs) / len(sen) == pytest.approx(2 * 2.5, rel=0.01)  # E[2b] = 2 · (1+4)/2
 
 
-def test_alias_tables_give_exactly_count_to_the_three_quarters():
+def test_alias_tables_give_exactly_count_to_the_three_quarters(kernels):
     counts = np.array([1000, 300, 50, 10, 1, 1])
     sampler = NegativeSampler(counts)
     expected = counts ** 0.75 / np.sum(counts ** 0.75)
@@ -147,7 +146,7 @@ def test_alias_tables_give_exactly_count_to_the_three_quarters():
     np.testing.assert_allclose(drawn, expected, atol=1e-6)
 
 
-def test_neg_chunk_draws_negatives_at_count_to_the_three_quarters():
+def test_neg_chunk_draws_negatives_at_count_to_the_three_quarters(kernels):
     # every pair: centre word 6 (never drawn) against K negatives. With a tiny α and U = 0, each
     # draw of k moves u_k by -α σ(u_k·v) v ≈ -α/2 v, so -2 U[k] / α counts the draws of k.
     counts = np.array([1000, 300, 50, 10, 1, 1, 0])
@@ -160,7 +159,7 @@ def test_neg_chunk_draws_negatives_at_count_to_the_three_quarters():
     np.testing.assert_allclose(draws / draws.sum(), sampler.p[:6], atol=0.004)
 
 
-def test_neg_chunk_trains_every_pair_and_lowers_the_cost(rng):
+def test_neg_chunk_trains_every_pair_and_lowers_the_cost(rng, kernels):
     V, U = _matrices(rng, W=6, d=4)
     V *= 0.1
     U[:] = 0
@@ -177,7 +176,7 @@ def test_neg_chunk_trains_every_pair_and_lowers_the_cost(rng):
 
 
 @pytest.mark.parametrize("shared", [True, False])
-def test_neg_chunk_result_depends_only_on_its_seed(rng, shared):
+def test_neg_chunk_result_depends_only_on_its_seed(rng, shared, kernels):
     V, U = _matrices(rng, W=40, d=16)
     sampler = NegativeSampler(np.arange(40, 0, -1))
     sen = rng.integers(0, 40, 3000).astype(np.int32)
@@ -192,7 +191,7 @@ def test_neg_chunk_result_depends_only_on_its_seed(rng, shared):
     assert results[0][0] != results[2][0] and results[0][3] != results[2][3]
 
 
-def test_neg_chunk_refuses_ids_outside_the_vocabulary_before_training(rng):
+def test_neg_chunk_refuses_ids_outside_the_vocabulary_before_training(rng, kernels):
     V, U = _matrices(rng, W=10, d=4)
     V0, U0 = V.copy(), U.copy()
     sampler = NegativeSampler(np.ones(10))
@@ -203,7 +202,7 @@ def test_neg_chunk_refuses_ids_outside_the_vocabulary_before_training(rng):
     assert np.array_equal(V, V0) and np.array_equal(U, U0)
 
 
-def test_the_binding_checks_dtype_layout_and_shape_before_passing_a_pointer(rng):
+def test_the_binding_checks_dtype_layout_and_shape_before_passing_a_pointer(rng, kernels):
     V, U = _matrices(rng, W=10, d=4)
     prob, alias = native.build_alias(np.full(10, 0.1))
     sen = np.array([1, 2, 3], np.int32)
@@ -253,7 +252,7 @@ def test_every_kernel_array_has_a_declared_shape(kernels):
             "build_alias"} <= set(kernels.functions)
 
 
-def test_a_damaged_library_is_built_again(tmp_path, monkeypatch):
+def test_a_damaged_library_is_built_again(tmp_path, monkeypatch, kernels):
     monkeypatch.setenv("W2V_KERNELS_DIR", str(tmp_path))
     path = native.library_path()
     assert os.path.dirname(path) == str(tmp_path)
@@ -268,7 +267,7 @@ def test_a_damaged_library_is_built_again(tmp_path, monkeypatch):
     assert prob.tolist() == [1.0] * 4
 
 
-def test_a_compiler_that_refuses_march_native_builds_without_it(tmp_path, monkeypatch):
+def test_a_compiler_that_refuses_march_native_builds_without_it(tmp_path, monkeypatch, kernels):
     cc = tmp_path / "cc"
     cc.write_text('#!/bin/sh\ncase "$*" in *-march=native*) echo "unknown option" >&2; exit 1;; esac\n'
                   'exec cc "$@"\n')

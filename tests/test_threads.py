@@ -45,7 +45,7 @@ def _train(tmp_path, corpus, threads, **settings):
 
 
 @pytest.fixture(scope="module")
-def one_thread(corpus, tmp_path_factory):
+def one_thread(kernels, corpus, tmp_path_factory):
     return _train(tmp_path_factory.mktemp("one"), corpus[0], 1)
 
 
@@ -62,7 +62,7 @@ _NATURAL = dict(epochs=1, window=5, sample=1e-3, chunk_words=32768)  # w2v's def
 
 
 @pytest.fixture(scope="module")
-def natural_text(tmp_path_factory):
+def natural_text(kernels, tmp_path_factory):
     """The shipped corpus's first 40,000 glosses (370k tokens, 25k words, about 8 tokens a line),
     and one thread's run on it. The planted corpus is too regular to show what threads can do
     wrong; natural text's frequent words are where issue 12's per-thread copies of hot rows, moved
