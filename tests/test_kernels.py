@@ -202,6 +202,16 @@ def test_neg_chunk_refuses_ids_outside_the_vocabulary_before_training(rng, kerne
     assert np.array_equal(V, V0) and np.array_equal(U, U0)
 
 
+def test_kernels_refuse_a_window_that_would_overrun_their_scratch_space(kernels):
+    V = np.zeros((4, 2), np.float32)
+    prob, alias = native.build_alias(np.full(4, 0.25))
+    sen = np.array([0, 1, 2, 3], np.int32)
+    with pytest.raises(ValueError, match="window"):
+        native.neg_chunk(sen, V, V.copy(), prob, alias, 0, 5, True, 0.1, 1)
+    with pytest.raises(ValueError, match="window"):
+        native.skipgram_pairs(sen, 0, 1)
+
+
 def test_the_binding_checks_dtype_layout_and_shape_before_passing_a_pointer(rng, kernels):
     V, U = _matrices(rng, W=10, d=4)
     prob, alias = native.build_alias(np.full(10, 0.1))

@@ -6,21 +6,23 @@ threads train different chunks at once, all on the same V and U without locks (H
 plain-numpy reference for what each update must compute is w2v/losses.py; tests/test_kernels.py
 checks these kernels against it.
 
-The math and its names are MATH.md's, sections 6 and 6a (V, U, v_c, u_o, W, d, K, alpha). A pair
-is (input word, output word): the input word's row of V is v_c, the output word's row of U is u_o. For each
-position t of a sentence with a dynamic window of radius b, the inputs are the context words
-w_{t-b..t+b} (t itself excluded) and the output is the centre word w_t, as in word2vec.c's
-skip-gram; summed over the corpus this is the same set of pairs as centre-predicts-context.
+The math and its names are MATH.md's, sections 6 and 6a (V, U, v_c, u_o, W, d, K, alpha). A
+pair is (input word, output word): the input word's row of V is v_c, the output word's row of U
+is u_o. For each position t of a sentence with a dynamic window of radius b, the inputs are the
+context words w_{t-b..t+b} (t itself excluded) and the output is the centre word w_t, as in
+word2vec.c's skip-gram; summed over the corpus this is the same set of pairs as
+centre-predicts-context.
 
 Random numbers come from a 64-bit linear congruential generator whose state is passed in and
-returned, so that a chunk's result depends only on its seed.
+written back (`uint64_t *state`), so that a chunk's result depends only on its seed.
 
 The interface: every function below that is not static is called from Python. w2v/native.py
-reads the types and names of its parameters from its definition, and the shape of each array
-parameter from the comment above it, written `name (shape,)` in terms of the integer parameters;
-a struct's arrays have their shapes in their fields' comments. So adding a parameter is one edit
-here, and native.py checks every array's dtype, layout and shape before passing its pointer.
-`const` arrays are only read. Negative return values are errors: BAD_ID, NO_MEMORY.
+reads the types and names of its parameters from its definition (returning int64_t or double,
+right below its comment), and the shape of each array parameter from that comment, written
+`name (shape,)` in terms of the integer parameters; a struct's arrays have their shapes in their
+fields' comments. So adding a parameter is one edit here, and native.py checks every array's
+dtype, layout and shape before passing its pointer. `const` arrays are only read. Negative
+return values are errors: BAD_ID, NO_MEMORY, BAD_SETTING. Nothing here knows about Python.
 */
 #include <math.h>
 #include <stdint.h>
@@ -31,6 +33,7 @@ here, and native.py checks every array's dtype, layout and shape before passing 
 #define END_OF_SENTENCE 0xFFFFFFFFu  /* in the corpus's raw ids */
 #define BAD_ID (-1)  /* an id outside the vocabulary: a damaged corpus cache, never a crash */
 #define NO_MEMORY (-2)
+#define BAD_SETTING (-3)  /* a window below 1 or K below 0 would overrun the scratch space */
 #define CACHE_LINE 64
 
 /* ---------------------------------------------------------------------------------------------
@@ -71,7 +74,7 @@ static inline void dynamic_window(int64_t start, int64_t end, int64_t i, int64_t
 
 /* ---------------------------------------------------------------------------------------------
    sigma(x) and -log sigma(x) as tables on [-TABLE_MAX, TABLE_MAX], read with linear interpolation:
-   a few flops instead of exp and log per score (log1p(exp) alone took 40% of the time).
+   a few flops instead of exp and log per score (log1p(exp) was a large part of the time).
    Interpolation error h^2/8 max|f''| (h = 2 TABLE_MAX / TABLE_SIZE) plus float32 rounding: below
    5e-7 for sigma and 1e-6 for -log sigma; past the ends sigma is 0 or 1 and -log sigma is 0 or
    -x, within 1e-7. */
@@ -315,10 +318,14 @@ static int scratch_alloc(Scratch *s, int64_t window, int64_t K, int64_t d) {
    and are trained as one dense window_update; otherwise each pair draws its own, as word2vec.c
    does. A negative equal to the output word is skipped, as in word2vec.c.
    sen (n,) training ids, SENTENCE_BREAK between sentences; state (1,) the generator, advanced;
-   cost (1,) receives the summed cost. Returns the number of positive pairs, or BAD_ID, NO_MEMORY. */
+   cost (1,) receives the summed cost. Returns the number of positive pairs, or BAD_ID, NO_MEMORY,
+   BAD_SETTING. */
 int64_t neg_chunk(const NegSampling *p, const int32_t *sen, int64_t n, uint64_t *state,
                   double *cost) {
     const int64_t d = p->d, K = p->K, window = p->window;
+    if (window < 1 || K < 0) {
+        return BAD_SETTING;
+    }
     for (int64_t t = 0; t < n; t++) {
         if (sen[t] < SENTENCE_BREAK || sen[t] >= p->W) {
             return BAD_ID;
@@ -413,9 +420,12 @@ int64_t neg_chunk(const NegSampling *p, const int32_t *sen, int64_t n, uint64_t 
 
 /* All (input, output) pairs of a prepared chunk under dynamic windows.
    sen (n,); state (1,) the generator, advanced; inputs (2 * window * n,) and
-   outputs (2 * window * n,) receive the pairs. Returns how many, or BAD_ID. */
+   outputs (2 * window * n,) receive the pairs. Returns how many, or BAD_SETTING. */
 int64_t skipgram_pairs(const int32_t *sen, int64_t n, int64_t window, uint64_t *state,
                        int32_t *inputs, int32_t *outputs) {
+    if (window < 1) {
+        return BAD_SETTING;
+    }
     uint64_t rng = *state;
     int64_t m = 0, start = 0;
     for (int64_t end = 0; end <= n; end++) {
@@ -463,7 +473,8 @@ int64_t scatter_add_rows(float *M, int64_t W, int64_t d, const int32_t *rows, in
    scaled (W,) p * W, overwritten; prob (W,) and alias (W,) receive the tables: bucket i keeps i
    with probability prob[i], else gives alias[i]. Returns 0, or NO_MEMORY. */
 int64_t build_alias(double *scaled, int64_t W, float *prob, int32_t *alias) {
-    int64_t *small = malloc(W * sizeof(int64_t) + 1), *large = malloc(W * sizeof(int64_t) + 1);
+    /* (W + 1): never malloc(0), which may return NULL */
+    int64_t *small = malloc((W + 1) * sizeof(int64_t)), *large = malloc((W + 1) * sizeof(int64_t));
     if (small == NULL || large == NULL) {
         free(small);
         free(large);

@@ -40,7 +40,7 @@ FLAGS = ["-O3", "-std=c99", "-fPIC", "-shared",
 NATIVE_FLAGS = ["-march=native"]  # dropped if the compiler refuses it
 NO_COMPILER = ("w2v needs a C compiler to build its training kernels: install gcc "
                "(Debian/Ubuntu: apt-get install gcc) or set CC")
-BAD_ID, NO_MEMORY = -1, -2  # kernels.c's error returns
+BAD_ID, NO_MEMORY, BAD_SETTING = -1, -2, -3  # kernels.c's error returns
 
 
 # ---- the Python-facing kernels: allocate the outputs, call the library ----
@@ -167,7 +167,8 @@ class Library:
         given by name too. Integer sizes named in an array's shape may be left out: they are read
         from the arrays, and every array must agree with them. Arrays must already have the dtype,
         layout and shape kernels.c declares (TypeError, ValueError): a converted copy would lose
-        the kernel's writes. Negative results are kernels.c's errors: IndexError, MemoryError."""
+        the kernel's writes. Negative results are kernels.c's errors: IndexError, MemoryError,
+        ValueError."""
         fn, restype, params, flat, known = self._entries[name]
         if not known.issuperset(values):
             raise TypeError(f"{name} has no parameter {sorted(set(values) - known)[0]}")
@@ -189,6 +190,8 @@ class Library:
             raise IndexError(f"{name}: an id outside the vocabulary")
         if restype == "int64_t" and result == NO_MEMORY:
             raise MemoryError(f"{name}: out of memory")
+        if restype == "int64_t" and result == BAD_SETTING:
+            raise ValueError(f"{name}: window must be at least 1 and K at least 0")
         return result
 
 
