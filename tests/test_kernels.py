@@ -191,6 +191,35 @@ def test_neg_chunk_result_depends_only_on_its_seed(rng, shared, kernels):
     assert results[0][0] != results[2][0] and results[0][3] != results[2][3]
 
 
+def _padded(M, ld):
+    """M's values in rows ld floats apart (pads of NaN that no kernel may read or write)."""
+    storage = np.full((M.shape[0], ld), np.nan, np.float32)
+    storage[:, :M.shape[1]] = M
+    return storage[:, :M.shape[1]]
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_neg_chunk_on_padded_rows_gives_the_same_bytes(rng, shared, kernels):
+    V, U = _matrices(rng, W=40, d=12)
+    sampler = NegativeSampler(np.arange(40, 0, -1))
+    sen = rng.integers(0, 40, 3000).astype(np.int32)
+    V_pad, U_pad = _padded(V, 16), _padded(U, 16)
+    for M, N in ((V, U), (V_pad, U_pad)):
+        native.neg_chunk(sen, M, N, sampler.prob, sampler.alias, 3, 4, shared, 0.05, 11)
+    assert np.array_equal(V_pad, V) and np.array_equal(U_pad, U)
+    assert np.isnan(V_pad.base[:, 12:]).all() and np.isnan(U_pad.base[:, 12:]).all()
+
+
+def test_scatter_add_rows_on_padded_rows(rng, kernels):
+    M, G = rng.random((6, 3), dtype=np.float32), rng.random((4, 3), dtype=np.float32)
+    rows = np.array([1, 4, 1, 0], np.int32)
+    M_pad, expected = _padded(M, 8), M.copy()
+    np.add.at(expected, rows, -0.5 * G)
+    native.scatter_add_rows(M_pad, rows, G, -0.5)
+    np.testing.assert_allclose(M_pad, expected, atol=1e-6)
+    assert np.isnan(M_pad.base[:, 3:]).all()
+
+
 def test_neg_chunk_refuses_ids_outside_the_vocabulary_before_training(rng, kernels):
     V, U = _matrices(rng, W=10, d=4)
     V0, U0 = V.copy(), U.copy()
@@ -233,6 +262,8 @@ def test_the_binding_checks_dtype_layout_and_shape_before_passing_a_pointer(rng,
         train(sen=sen.astype(np.int64))
     with pytest.raises(ValueError, match="shape"):
         train(U=U[:, :3].copy())  # V and U must both be (W, d)
+    with pytest.raises(ValueError, match="apart"):
+        train(U=_padded(U, 8))  # ... with rows as far apart
     with pytest.raises(ValueError, match="shape"):
         train(alias_prob=prob[:5].copy())
     read_only = U.copy()

@@ -19,9 +19,10 @@ written back (`uint64_t *state`), so that a chunk's result depends only on its s
 The interface: every function below that is not static is called from Python. w2v/native.py
 reads the types and names of its parameters from its definition (returning int64_t or double,
 right below its comment), and the shape of each array parameter from that comment, written
-`name (shape,)` in terms of the integer parameters; a struct's arrays have their shapes in their
-fields' comments. So adding a parameter is one edit here, and native.py checks every array's
-dtype, layout and shape before passing its pointer. `const` arrays are only read. Negative
+`name (shape,)` in terms of the integer parameters, or `(W, d; ld)` for rows of d values that
+start ld values apart; a struct's arrays have their shapes in their fields' comments (one line
+each). So adding a parameter is one edit here, and native.py checks every array's dtype, layout
+and shape before passing its pointer. `const` arrays are only read. Negative
 return values are errors: BAD_ID, NO_MEMORY, BAD_SETTING. Nothing here knows about Python.
 */
 #include <math.h>
@@ -157,30 +158,35 @@ int64_t prepare_chunk(const uint32_t *raw, int64_t n, const int32_t *remap, int6
 /* ---------------------------------------------------------------------------------------------
    negative sampling */
 
-/* What a chunk of negative sampling trains, and how. */
+/* What a chunk of negative sampling trains, and how. With rows of V and U padded to whole cache
+   lines (ld a multiple of 16, the arrays 64-byte aligned), two threads never write one line
+   through two different rows (false sharing). */
 typedef struct {
-    float *V;                 /* (W, d) input vectors, row c is v_c; trained in place */
-    float *U;                 /* (W, d) output vectors, row o is u_o; trained in place */
+    float *V;                 /* (W, d; ld) input vectors, row c is v_c; trained in place */
+    float *U;                 /* (W, d; ld) output vectors, row o is u_o; trained in place */
     const float *alias_prob;  /* (W,) Vose's alias tables of the negatives' distribution */
     const int32_t *alias_idx; /* (W,) */
     int64_t W;                /* words in the vocabulary */
     int64_t d;                /* vector size */
+    int64_t ld;               /* rows of V and U start ld >= d floats apart */
     int64_t window;           /* the largest radius of a dynamic window */
     int64_t K;                /* negatives drawn per window (shared) or per pair */
     int64_t shared;           /* 1: a window's inputs share its K negatives (HogBatch) */
     float alpha;              /* the learning rate */
 } NegSampling;
 
-/* dst[0:d] += sum_m C[m] src[rows[m]] over m < n, with C[m] = G[c * ldG + m] when in_row, else
-   G[m * ldG + c]. Two source rows a pass over dst: half the loads and stores of one at a time. */
-static void add_combination(float *dst, const float *src, const int32_t *rows, int64_t n,
-                            const float *G, int64_t ldG, int64_t c, int in_row, int64_t d) {
+/* dst[0:d] += sum_m C[m] src[rows[m]] over m < n (source rows ld apart), with
+   C[m] = G[c * ldG + m] when in_row, else G[m * ldG + c].
+   Two source rows a pass over dst: half the loads and stores of one at a time. */
+static void add_combination(float *dst, const float *src, int64_t ld, const int32_t *rows,
+                            int64_t n, const float *G, int64_t ldG, int64_t c, int in_row,
+                            int64_t d) {
     for (int64_t m = 0; m < n; m += 2) {
         float g0 = in_row ? G[c * ldG + m] : G[m * ldG + c];
-        const float *s0 = src + rows[m] * d;
+        const float *s0 = src + rows[m] * ld;
         if (m + 1 < n) {
             float g1 = in_row ? G[c * ldG + m + 1] : G[(m + 1) * ldG + c];
-            const float *s1 = src + rows[m + 1] * d;
+            const float *s1 = src + rows[m + 1] * ld;
             for (int64_t k = 0; k < d; k++) {
                 dst[k] += g0 * s0[k] + g1 * s1[k];
             }
@@ -200,13 +206,13 @@ static void add_combination(float *dst, const float *src, const int32_t *rows, i
    inputs (n_in,), targets (n_t,); scratch: grad_in (n_in, d), G (n_in, n_t). */
 double window_update(const NegSampling *p, const int32_t *inputs, int64_t n_in,
                      const int32_t *targets, int64_t n_t, float *grad_in, float *G) {
-    const int64_t d = p->d;
+    const int64_t d = p->d, ld = p->ld;
     float *V = p->V, *U = p->U;
     for (int64_t a = 0; a < n_in; a++) {  /* scores f = v_a . u_t, kept in G for now */
-        const float *v = V + inputs[a] * d;
+        const float *v = V + inputs[a] * ld;
         int64_t t = 0;
         for (; t + 1 < n_t; t += 2) {
-            const float *u0 = U + targets[t] * d, *u1 = U + targets[t + 1] * d;
+            const float *u0 = U + targets[t] * ld, *u1 = U + targets[t + 1] * ld;
             float f0 = 0.0f, f1 = 0.0f;
             for (int64_t k = 0; k < d; k++) {
                 f0 += v[k] * u0[k];
@@ -216,7 +222,7 @@ double window_update(const NegSampling *p, const int32_t *inputs, int64_t n_in,
             G[a * n_t + t + 1] = f1;
         }
         if (t < n_t) {
-            const float *u0 = U + targets[t] * d;
+            const float *u0 = U + targets[t] * ld;
             float f0 = 0.0f;
             for (int64_t k = 0; k < d; k++) {
                 f0 += v[k] * u0[k];
@@ -234,13 +240,13 @@ double window_update(const NegSampling *p, const int32_t *inputs, int64_t n_in,
     }
     for (int64_t a = 0; a < n_in; a++) {  /* grad_in = G @ U[targets]: (n_in, n_t) @ (n_t, d) */
         memset(grad_in + a * d, 0, d * sizeof(float));
-        add_combination(grad_in + a * d, U, targets, n_t, G, n_t, a, 1, d);
+        add_combination(grad_in + a * d, U, ld, targets, n_t, G, n_t, a, 1, d);
     }
     for (int64_t t = 0; t < n_t; t++) {  /* U[targets] += G^T @ V[inputs]: (n_t, n_in) @ (n_in, d) */
-        add_combination(U + targets[t] * d, V, inputs, n_in, G, n_t, t, 0, d);
+        add_combination(U + targets[t] * ld, V, ld, inputs, n_in, G, n_t, t, 0, d);
     }
     for (int64_t a = 0; a < n_in; a++) {  /* V[inputs] += grad_in, after U used the old V */
-        float *v = V + inputs[a] * d;
+        float *v = V + inputs[a] * ld;
         for (int64_t k = 0; k < d; k++) {
             v[k] += grad_in[a * d + k];
         }
@@ -254,11 +260,11 @@ double window_update(const NegSampling *p, const int32_t *inputs, int64_t n_in,
 double pair_update(const NegSampling *p, int32_t c, const int32_t *targets, int64_t n_t,
                    float *grad_v) {
     const int64_t d = p->d;
-    float *v = p->V + c * d;
+    float *v = p->V + c * p->ld;
     memset(grad_v, 0, d * sizeof(float));
     double cost = 0.0;
     for (int64_t t = 0; t < n_t; t++) {
-        float *u = p->U + targets[t] * d;
+        float *u = p->U + targets[t] * p->ld;
         float f = 0.0f;
         for (int64_t k = 0; k < d; k++) {
             f += v[k] * u[k];
@@ -362,11 +368,11 @@ int64_t neg_chunk(const NegSampling *p, const int32_t *sen, int64_t n, uint64_t 
                     int32_t *next = s.ahead + (1 - slot) * K;
                     for (int64_t k = 0; k < K; k++) {
                         next[k] = draw(&rng, p->alias_prob, p->alias_idx, p->W);
-                        prefetch_row(p->U + next[k] * d, d);
+                        prefetch_row(p->U + next[k] * p->ld, d);
                     }
-                    prefetch_row(p->U + sen[following] * d, d);
+                    prefetch_row(p->U + sen[following] * p->ld, d);
                     if (i + window + 1 < end) {
-                        prefetch_row(p->V + sen[i + window + 1] * d, d);
+                        prefetch_row(p->V + sen[i + window + 1] * p->ld, d);
                     }
                 }
                 slot = 1 - slot;
@@ -449,16 +455,16 @@ int64_t skipgram_pairs(const int32_t *sen, int64_t n, int64_t window, uint64_t *
 }
 
 /* M[rows[i]] += scale * G[i] for every i, accumulating repeated rows (in place).
-   M (W, d), rows (n,), G (n, d). Returns 0, or BAD_ID for a row outside M. */
-int64_t scatter_add_rows(float *M, int64_t W, int64_t d, const int32_t *rows, int64_t n,
-                         const float *G, float scale) {
+   M (W, d; ld), rows (n,), G (n, d). Returns 0, or BAD_ID for a row outside M. */
+int64_t scatter_add_rows(float *M, int64_t W, int64_t d, int64_t ld, const int32_t *rows,
+                         int64_t n, const float *G, float scale) {
     for (int64_t i = 0; i < n; i++) {
         if (rows[i] < 0 || rows[i] >= W) {
             return BAD_ID;
         }
     }
     for (int64_t i = 0; i < n; i++) {
-        float *row = M + rows[i] * d;
+        float *row = M + rows[i] * ld;
         for (int64_t k = 0; k < d; k++) {
             row[k] += scale * G[i * d + k];
         }

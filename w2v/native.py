@@ -102,15 +102,19 @@ _FIELD = re.compile(r"\s*(.*?);\s*/\*\s*(\([^()]*\))?")
 
 
 class Param:
-    """One parameter or struct field: `const float *V` with shape "(W, d)" is
-    Param("V", "float", array=True, writes=False, shape=("W", "d"))."""
+    """One parameter or struct field: `const float *V` with shape "(W, d; ld)" is
+    Param("V", "float", array=True, writes=False, shape=("W", "d"), pitch="ld"): rows of d values
+    that start ld values apart (a 2-D view whose rows are contiguous); without "; ld" the array is
+    C-contiguous."""
 
     def __init__(self, declaration, shape=None):
         const, self.type, star, self.name = _DECLARATION.match(declaration).groups()
         self.array, self.writes = bool(star), not const
+        shape, _, pitch = (shape or "").partition(";")
+        self.pitch = pitch.strip(" )") or None
         self.dtype = np.dtype(_TYPES[self.type][0]) if self.type in _TYPES else None
         self.integer = not self.array and self.dtype.kind in "iu"
-        self.shape = tuple(s.strip() for s in shape.strip("()").split(",") if s.strip()) if shape else None
+        self.shape = tuple(s.strip() for s in shape.strip("()").split(",") if s.strip()) or None
         if self.array and self.dtype is not None and self.shape is None:
             raise ValueError(f"kernels.c gives no shape for the array {self.name}")
 
@@ -198,20 +202,26 @@ class Library:
 def _pointer(name, p, a, sizes):
     """a's data address, once a is what kernels.c declares p to be; binds the size names of p's
     shape that sizes does not have yet (in place)."""
-    if not isinstance(a, np.ndarray) or a.dtype != p.dtype or not a.flags.c_contiguous:
-        raise TypeError(f"{name}: {p.name} must be a C-contiguous {p.dtype} array")
+    if not isinstance(a, np.ndarray) or a.dtype != p.dtype or not (
+            a.flags.c_contiguous or p.pitch and a.ndim == 2 and a.strides[1] == a.itemsize
+            and a.strides[0] % a.itemsize == 0 and a.strides[0] >= a.shape[1] * a.itemsize):
+        raise TypeError(f"{name}: {p.name} must be a C-contiguous {p.dtype} array"
+                        + (" or rows of one" if p.pitch else ""))
     if p.writes and not a.flags.writeable:
         raise TypeError(f"{name}: {p.name} must be writeable")
     if a.ndim != len(p.shape):
         raise ValueError(f"{name}: {p.name} must have {len(p.shape)} dimension(s), not {a.ndim}")
-    for size, expression in zip(a.shape, p.shape):
+    shape, declared = a.shape, p.shape
+    if p.pitch:  # a C-contiguous array's rows start one row apart
+        shape, declared = (*shape, a.strides[0] // a.itemsize), (*declared, p.pitch)
+    for size, expression in zip(shape, declared):
         if expression.isidentifier():
             expected = sizes.setdefault(expression, size)
         else:
             expected = eval(_compiled(expression), {"__builtins__": {}}, sizes)
         if size != expected:
-            raise ValueError(f"{name}: {p.name} has shape {a.shape}, kernels.c says "
-                             f"({', '.join(p.shape)}) with {sizes}")
+            raise ValueError(f"{name}: {p.name} has shape {a.shape} (rows {a.strides[0]} bytes "
+                             f"apart), kernels.c says ({', '.join(declared)}) with {sizes}")
     return a.ctypes.data
 
 
