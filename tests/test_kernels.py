@@ -210,6 +210,12 @@ def test_neg_chunk_on_padded_rows_gives_the_same_bytes(rng, shared, kernels):
     assert np.isnan(V_pad.base[:, 12:]).all() and np.isnan(U_pad.base[:, 12:]).all()
 
 
+def test_padded_zeros_start_every_row_on_a_cache_line():
+    V = native.padded_zeros(5, 20)
+    assert V.shape == (5, 20) and not V.any() and V.strides == (32 * 4, 4)
+    assert [V[w].ctypes.data % 64 for w in range(5)] == [0] * 5
+
+
 def test_scatter_add_rows_on_padded_rows(rng, kernels):
     M, G = rng.random((6, 3), dtype=np.float32), rng.random((4, 3), dtype=np.float32)
     rows = np.array([1, 4, 1, 0], np.int32)

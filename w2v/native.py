@@ -90,6 +90,16 @@ def build_alias(p):
     return prob, alias
 
 
+def padded_zeros(W, d):
+    """A (W, d) float32 array of zeros for V or U, its rows padded to whole 64-byte cache lines
+    and aligned to them: with threads, no cache line then holds parts of two rows, so threads
+    writing different rows never take lines from each other (kernels.c's NegSampling.ld)."""
+    ld = -(-d // 16) * 16  # 16 floats to a line
+    storage = np.zeros(W * ld + 16, np.float32)
+    start = (-storage.ctypes.data % 64) // storage.itemsize
+    return storage[start:start + W * ld].reshape(W, ld)[:, :d]
+
+
 # ---- kernels.c's interface, read from its source ----
 
 _TYPES = {"int32_t": (np.int32, ctypes.c_int32), "uint32_t": (np.uint32, ctypes.c_uint32),
