@@ -23,8 +23,9 @@ def make_neg_step(config, vocab):
 
     With several threads, each trains its chunk on the shared V and U directly, without locks
     (Hogwild): every update is applied once, whatever the number of threads, so the arithmetic
-    is one thread's with some updates reordered. What threads share is only V and U (each keeps
-    its scratch space on cache lines of its own; see kernels.c's Scratch).
+    is one thread's with some updates reordered. What threads share is only V and U: each keeps
+    its scratch space on cache lines of its own (kernels.c's Scratch), and V and U allocated by
+    native.padded_zeros have no cache line that holds parts of two rows.
     """
     sampler = NegativeSampler(vocab.counts, config.ns_exponent)
 
