@@ -1,10 +1,13 @@
 """Benchmark w2v against gensim, side by side, on the same corpus and settings.
 
-Each run is a fresh process; w2v and gensim alternate (A B A B ...) so that a noisy machine hurts
-both alike. Reported per thread count: median training words/s (corpus tokens x epochs over the
-training loop's seconds, as gensim counts raw words), median total seconds (reading, vocabulary and
-training), peak RSS of the training process (before scoring), WordSim-353 Spearman and Google analogy accuracy (both scored by w2v.evaluate,
-which agrees with gensim's own to 0.001), and the ratio w2v/gensim.
+Each run is a fresh process; w2v and gensim alternate (A B A B ...), and so do the thread counts,
+so that a noisy machine hurts all alike. Reported per thread count: median training words/s (corpus
+tokens x epochs over the training loop's seconds, as gensim counts raw words), CPU seconds per
+million words (all threads, reading included: it rises when threads contend for memory), median
+total seconds (reading, vocabulary and training), peak RSS of the training process (before
+scoring), WordSim-353 Spearman and Google analogy accuracy (both scored by w2v.evaluate, which
+agrees with gensim's own to 0.001), the ratio w2v/gensim, and each tool's speed-up over the first
+thread count.
 
     python scripts/bench.py                          # shipped corpus, 1 and 2 threads, 3 repeats
     python scripts/bench.py --short-lines            # the same text re-cut into lines of 3-8 tokens
@@ -43,6 +46,14 @@ def peak_rss():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def cpu_seconds():
+    """CPU seconds this process has used, all threads, user and system: with the words trained,
+    a measure of work per word that a busy machine disturbs less than wall-clock time does (it
+    rises when threads contend for cache lines)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def score(vectors):
     from w2v.evaluate import analogies, default_path, word_pairs
 
@@ -54,15 +65,16 @@ def worker_w2v(args):
     from w2v import TrainConfig, train
 
     with tempfile.TemporaryDirectory() as tmp:  # a fresh id cache: total time includes reading
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         vectors = train(TrainConfig(corpus=args.corpus, out=os.path.join(tmp, "v.bin"),
                                     threads=args.threads, epochs=args.epochs, dim=args.dim,
                                     window=args.window, negative=args.negative,
                                     min_count=args.min_count, sample=args.sample, seed=args.seed,
                                     cache_dir=os.path.join(tmp, "ids")), quiet=True)
-        total = time.perf_counter() - start
+        total, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         rss = peak_rss()  # of training, before the scoring below adds its own
     return {"words_per_sec": vectors.stats["words_per_sec"], "total_seconds": total,
+            "cpu_per_mword": cpu / (vectors.stats["tokens"] * args.epochs) * 1e6,
             "train_seconds": vectors.stats["train_seconds"], "peak_rss": rss,
             **(score(vectors) if args.score else {})}
 
@@ -71,7 +83,7 @@ def worker_gensim(args):
     from gensim.models import Word2Vec
     from gensim.models.word2vec import LineSentence
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     sentences = LineSentence(args.corpus)
     model = Word2Vec(vector_size=args.dim, window=args.window, min_count=args.min_count, sg=1, hs=0,
                      negative=args.negative, sample=args.sample, workers=args.threads,
@@ -79,12 +91,13 @@ def worker_gensim(args):
     model.build_vocab(sentences)
     train_start = time.perf_counter()
     model.train(sentences, total_examples=model.corpus_count, epochs=model.epochs)
-    end = time.perf_counter()
+    end, cpu = time.perf_counter(), cpu_seconds() - cpu
     rss = peak_rss()
     from w2v.vectors import Vectors
 
     return {"words_per_sec": model.corpus_total_words * args.epochs / (end - train_start),
             "total_seconds": end - start, "train_seconds": end - train_start, "peak_rss": rss,
+            "cpu_per_mword": cpu / (model.corpus_total_words * args.epochs) * 1e6,
             **(score(Vectors(model.wv.index_to_key, model.wv.vectors)) if args.score else {})}
 
 
@@ -118,23 +131,23 @@ def short_lines(path, out, seed=0):
 
 
 def compare(args, corpus):
-    rows = []
-    for threads in args.threads:
-        runs = {"w2v": [], "gensim": []}
-        for _ in range(args.repeats):
+    runs = {threads: {"w2v": [], "gensim": []} for threads in args.threads}
+    for _ in range(args.repeats):  # tools and thread counts alternate: load drift hurts all alike
+        for threads in args.threads:
             for tool in ("w2v", "gensim"):
-                runs[tool].append(run_worker(tool, args, threads, corpus))
-        med = {tool: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for tool, rs in runs.items()}
-        rows.append({"threads": threads, "w2v": med["w2v"], "gensim": med["gensim"],
-                     "runs": runs})
+                runs[threads][tool].append(run_worker(tool, args, threads, corpus))
+    rows = []
+    for threads, by_tool in runs.items():
+        med = {tool: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for tool, rs in by_tool.items()}
+        rows.append({"threads": threads, "w2v": med["w2v"], "gensim": med["gensim"], "runs": by_tool})
     return rows
 
 
 def print_compare(rows, title):
     print(f"\n{title}")
-    cols = ["words_per_sec", "total_seconds", "peak_rss", "spearman", "analogy"]
-    fmt = {"words_per_sec": "{:,.0f}", "total_seconds": "{:.2f}", "peak_rss": "{:,.0f} MB",
-           "spearman": "{:.3f}", "analogy": "{:.3f}"}
+    cols = ["words_per_sec", "cpu_per_mword", "total_seconds", "peak_rss", "spearman", "analogy"]
+    fmt = {"words_per_sec": "{:,.0f}", "cpu_per_mword": "{:.3f} s", "total_seconds": "{:.2f}",
+           "peak_rss": "{:,.0f} MB", "spearman": "{:.3f}", "analogy": "{:.3f}"}
     print(f"{'threads':>7} {'tool':>7} " + " ".join(f"{c:>16}" for c in cols))
     for row in rows:
         for tool in ("w2v", "gensim"):
@@ -145,9 +158,14 @@ def print_compare(rows, title):
                 vals.append(fmt[c].format(v) if v is not None else "-")
             print(f"{row['threads']:>7} {tool:>7} " + " ".join(f"{v:>16}" for v in vals))
         w, g = row["w2v"], row["gensim"]
-        ratio = [f"{w[c] / g[c]:.2f}x" if c in ("words_per_sec", "total_seconds", "peak_rss") and g.get(c)
+        ratio = [f"{w[c] / g[c]:.2f}x" if c in ("words_per_sec", "cpu_per_mword", "total_seconds", "peak_rss") and g.get(c)
                  else (f"{w[c] - g[c]:+.3f}" if c in w and c in g else "-") for c in cols]
         print(f"{row['threads']:>7} {'w2v/g':>7} " + " ".join(f"{v:>16}" for v in ratio))
+    for tool in ("w2v", "gensim") if len(rows) > 1 else ():
+        first = rows[0]
+        print(f"{tool} words/s against {first['threads']} thread(s): " + ", ".join(
+            f"{row['threads']} threads {row[tool]['words_per_sec'] / first[tool]['words_per_sec']:.2f}x"
+            for row in rows[1:]))
 
 
 def softmax_rates(args):

@@ -50,3 +50,13 @@ def planted_corpus(path, groups=6, members=5, sentences=6000, seed=0):
             left, right = rng.permutation(frames[g])[:2], rng.permutation(frames[g])[:2]
             f.write(" ".join([*left, group_words[g][rng.integers(members)], *right]) + "\n")
     return group_words
+
+
+@pytest.fixture(scope="session")
+def kernels():
+    """The compiled training kernels; the test is skipped where no C compiler can build them."""
+    from w2v import W2VError, native
+    try:
+        return native.backend()
+    except W2VError as e:
+        pytest.skip(str(e))

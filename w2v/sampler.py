@@ -1,11 +1,12 @@
 """The negative sampler: P(w) ∝ count(w)^0.75, drawn in O(1) with Vose's alias method.
 
 Two tables of W entries (a float32 probability and an int32 alias), about 8 bytes a word where
-word2vec.c's unigram table takes 400 MB. The draw itself lives in the compiled kernels (w2v/native.py).
+word2vec.c's unigram table takes 400 MB. The draws themselves happen in the compiled kernels
+(w2v/kernels.c), which read these tables.
 """
 import numpy as np
 
-from .native import build_alias, draw_many
+from .native import build_alias
 
 
 class NegativeSampler:
@@ -13,8 +14,3 @@ class NegativeSampler:
         weights = np.asarray(counts, dtype=np.float64) ** exponent
         self.p = weights / weights.sum()  # (W,) the distribution drawn from
         self.prob, self.alias = build_alias(self.p)
-
-    def draw(self, n, seed=0):
-        """n independent draws, for tests and diagnostics (training draws inside the kernels)."""
-        out, _ = draw_many(self.prob, self.alias, n, np.uint64(seed))
-        return out

@@ -12,53 +12,26 @@ Every entry is a factory `make(config, vocab) -> step`, and every step has one s
 
 A new loss adds an entry here, not a branch in the loop.
 """
-import threading
-
 import numpy as np
 
 from . import native
 from .sampler import NegativeSampler
 
 
-HOT_ROWS = 4096  # with threads, each trains its own copies of up to this many frequent words' rows
-
-
 def make_neg_step(config, vocab):
     """Negative sampling, K negatives from count^ns_exponent, in the compiled kernel.
 
-    With several threads, the rows of the most frequent words are in most windows and most
-    negative draws of every thread, and each write to one takes its cache line away from the
-    other cores: on this project's machine two threads ran 1.2x one. So each thread trains its
-    own copies of the first rows of V and U (the vocabulary is sorted by count) through a chunk
-    and adds what it changed to the shared rows at the chunk's end, under a lock. Only the head
-    of the vocabulary (at most an eighth of it): when most rows are copies, threads that cannot
-    see each other's changes for a whole chunk slow convergence. One thread trains V and U
-    directly.
+    With several threads, each trains its chunk on the shared V and U directly, without locks
+    (Hogwild): every update is applied once, whatever the number of threads, so the arithmetic
+    is one thread's with some updates reordered. What threads share is only V and U: each keeps
+    its scratch space on cache lines of its own (kernels.c's Scratch), and V and U allocated by
+    native.padded_zeros have no cache line that holds parts of two rows.
     """
     sampler = NegativeSampler(vocab.counts, config.ns_exponent)
-    prob, alias = sampler.prob, sampler.alias
-    hot = min(HOT_ROWS, len(vocab) // 8) if config.threads > 1 else 0
-    local, lock = threading.local(), threading.Lock()
 
     def step(sen, V, U, alpha, state):
-        if not hot:
-            return native.neg_chunk(sen, V, U, prob, alias, config.window, config.negative,
-                                    config.shared_negatives, np.float32(alpha), state)
-        if getattr(local, "rows", None) is None:
-            local.rows = np.empty((4, hot, V.shape[1]), np.float32)
-        V_hot, U_hot, V_start, U_start = local.rows
-        np.copyto(V_start, V[:hot])
-        np.copyto(U_start, U[:hot])
-        np.copyto(V_hot, V_start)
-        np.copyto(U_hot, U_start)
-        result = native.neg_chunk(sen, V, U, prob, alias, config.window, config.negative,
-                                  config.shared_negatives, np.float32(alpha), state, V_hot, U_hot)
-        V_hot -= V_start  # what this chunk changed
-        U_hot -= U_start
-        with lock:
-            V[:hot] += V_hot
-            U[:hot] += U_hot
-        return result
+        return native.neg_chunk(sen, V, U, sampler.prob, sampler.alias, config.window,
+                                config.negative, config.shared_negatives, alpha, state)
 
     return step
 

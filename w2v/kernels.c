@@ -1,0 +1,512 @@
+/* w2v's training kernels: everything that runs once per word or per window, in plain C99.
+
+The SGD loop (w2v/sgd.py) hands these a chunk of token ids; no Python runs per word. w2v/native.py
+compiles this file once per machine and calls it through ctypes, which releases the GIL, so several
+threads train different chunks at once, all on the same V and U without locks (Hogwild). The
+plain-numpy reference for what each update must compute is w2v/losses.py; tests/test_kernels.py
+checks these kernels against it.
+
+The math and its names are docs/math.md's, sections 8 and 9 (V, U, v_c, u_o, W, d, K, alpha). A
+pair is (input word, output word): the input word's row of V is v_c, the output word's row of U
+is u_o. For each position t of a sentence with a dynamic window of radius b, the inputs are the
+context words w_{t-b..t+b} (t itself excluded) and the output is the centre word w_t, as in
+word2vec.c's skip-gram; summed over the corpus this is the same set of pairs as
+centre-predicts-context.
+
+Random numbers come from a 64-bit linear congruential generator whose state is passed in and
+written back (`uint64_t *state`), so that a chunk's result depends only on its seed.
+
+The interface: every function below that is not static is called from Python. w2v/native.py
+reads the types and names of its parameters from its definition (returning int64_t or double,
+right below its comment), and the shape of each array parameter from that comment, written
+`name (shape,)` in terms of the integer parameters, or `(W, d; ld)` for rows of d values that
+start ld values apart; a struct's arrays have their shapes in their fields' comments (one line
+each). So adding a parameter is one edit here, and native.py checks every array's dtype, layout
+and shape before passing its pointer. `const` arrays are only read. Negative
+return values are errors: BAD_ID, NO_MEMORY, BAD_SETTING. Nothing here knows about Python.
+*/
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SENTENCE_BREAK (-1)  /* in a prepared chunk: sentences are separated by -1 */
+#define END_OF_SENTENCE 0xFFFFFFFFu  /* in the corpus's raw ids */
+#define BAD_ID (-1)  /* an id outside the vocabulary: a damaged corpus cache, never a crash */
+#define NO_MEMORY (-2)
+#define BAD_SETTING (-3)  /* a window below 1 or K below 0 would overrun the scratch space */
+#define CACHE_LINE 64
+
+/* ---------------------------------------------------------------------------------------------
+   random numbers: a 64-bit LCG, its high bits used */
+
+static inline uint64_t lcg(uint64_t state) {
+    return state * 6364136223846793005ull + 1442695040888963407ull;
+}
+
+/* an integer in [0, n) from the high 32 bits of the state (multiply-shift, no division) */
+static inline int64_t below(uint64_t state, int64_t n) {
+    return (int64_t)(((state >> 32) * (uint64_t)n) >> 32);
+}
+
+/* a float in [0, 1) from the high 24 bits of the state */
+static inline float unit(uint64_t state) {
+    return (float)(state >> 40) * (1.0f / (1 << 24));
+}
+
+/* One draw from Vose's alias tables: a bucket uniformly, then it or its alias. */
+static inline int32_t draw(uint64_t *state, const float *alias_prob, const int32_t *alias_idx,
+                           int64_t W) {
+    *state = lcg(*state);
+    int64_t r = below(*state, W);
+    *state = lcg(*state);
+    return unit(*state) >= alias_prob[r] ? alias_idx[r] : (int32_t)r;
+}
+
+/* The positions [lo, hi) of centre i's dynamic window (radius uniform in 1..window), kept inside
+   its sentence [start, end); i itself is in the range and is skipped by the caller. */
+static inline void dynamic_window(int64_t start, int64_t end, int64_t i, int64_t window,
+                                  uint64_t *state, int64_t *lo, int64_t *hi) {
+    *state = lcg(*state);
+    int64_t b = 1 + below(*state, window);
+    *lo = i - b > start ? i - b : start;
+    *hi = i + b + 1 < end ? i + b + 1 : end;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   sigma(x) and -log sigma(x) as tables on [-TABLE_MAX, TABLE_MAX], read with linear interpolation:
+   a few flops instead of exp and log per score (log1p(exp) was a large part of the time).
+   Interpolation error h^2/8 max|f''| (h = 2 TABLE_MAX / TABLE_SIZE) plus float32 rounding: below
+   5e-7 for sigma and 1e-6 for -log sigma; past the ends sigma is 0 or 1 and -log sigma is 0 or
+   -x, within 1e-7. */
+
+#define TABLE_MAX 16.0f
+#define TABLE_SIZE 8192
+static float sigmoid_table[TABLE_SIZE + 1];
+static float neg_log_sigmoid_table[TABLE_SIZE + 1];
+
+/* Fills the tables; w2v/native.py calls it once, when it loads the library. */
+int64_t init_tables(void) {
+    for (int i = 0; i <= TABLE_SIZE; i++) {
+        double x = -TABLE_MAX + i * (2.0 * TABLE_MAX / TABLE_SIZE);
+        sigmoid_table[i] = (float)(1.0 / (1.0 + exp(-x)));
+        neg_log_sigmoid_table[i] = (float)((x < 0 ? -x : 0.0) + log1p(exp(-fabs(x))));
+    }
+    return 0;
+}
+
+/* sigma(z) into *s and -log sigma(z) returned, without branches: z is clamped to the grid, and
+   the cost gets back the linear part -z - TABLE_MAX that clamping cut off below the grid. */
+static inline float sigmoid_and_cost(float z, float *s) {
+    float pos = (z + TABLE_MAX) * (TABLE_SIZE / (2 * TABLE_MAX));
+    pos = pos < 0.0f ? 0.0f : pos;
+    pos = pos > TABLE_SIZE - 1e-3f ? TABLE_SIZE - 1e-3f : pos;  /* i + 1 stays in the table */
+    int i = (int)pos;
+    float frac = pos - (float)i;
+    *s = sigmoid_table[i] + frac * (sigmoid_table[i + 1] - sigmoid_table[i]);
+    float below_grid = -z - TABLE_MAX;
+    return neg_log_sigmoid_table[i] + frac * (neg_log_sigmoid_table[i + 1] - neg_log_sigmoid_table[i])
+           + (below_grid > 0.0f ? below_grid : 0.0f);
+}
+
+/* ask the CPU to start loading row[0:d] into cache, one cache line at a time */
+static inline void prefetch_row(const float *row, int64_t d) {
+    for (int64_t k = 0; k < d; k += CACHE_LINE / sizeof(float)) {
+        __builtin_prefetch(row + k, 0, 3);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+   chunk preparation */
+
+/* Raw corpus ids -> training ids, out-of-vocabulary and subsampled words dropped.
+   raw (n,) ids over the full vocabulary, END_OF_SENTENCE at sentence ends; remap (n_full,) full
+   id -> training id or -1; keep (W,) the probability of keeping each word; state (1,) the
+   generator, advanced; out (n,) receives the kept ids, SENTENCE_BREAK between sentences.
+   Returns how many ids were written, or BAD_ID. */
+int64_t prepare_chunk(const uint32_t *raw, int64_t n, const int32_t *remap, int64_t n_full,
+                      const float *keep, int64_t W, uint64_t *state, int32_t *out) {
+    uint64_t rng = *state;
+    int64_t m = 0;
+    for (int64_t t = 0; t < n; t++) {
+        uint32_t r = raw[t];
+        if (r == END_OF_SENTENCE) {
+            if (m > 0 && out[m - 1] != SENTENCE_BREAK) {
+                out[m++] = SENTENCE_BREAK;
+            }
+            continue;
+        }
+        if (r >= n_full || remap[r] >= W) {
+            return BAD_ID;
+        }
+        int32_t w = remap[r];
+        if (w < 0) {
+            continue;
+        }
+        if (keep[w] < 1.0f) {
+            rng = lcg(rng);
+            if (unit(rng) >= keep[w]) {
+                continue;
+            }
+        }
+        out[m++] = w;
+    }
+    *state = rng;
+    return m;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   negative sampling */
+
+/* What a chunk of negative sampling trains, and how. With rows of V and U padded to whole cache
+   lines (ld a multiple of 16, the arrays 64-byte aligned), two threads never write one line
+   through two different rows (false sharing). */
+typedef struct {
+    float *V;                 /* (W, d; ld) input vectors, row c is v_c; trained in place */
+    float *U;                 /* (W, d; ld) output vectors, row o is u_o; trained in place */
+    const float *alias_prob;  /* (W,) Vose's alias tables of the negatives' distribution */
+    const int32_t *alias_idx; /* (W,) */
+    int64_t W;                /* words in the vocabulary */
+    int64_t d;                /* vector size */
+    int64_t ld;               /* rows of V and U start ld >= d floats apart */
+    int64_t window;           /* the largest radius of a dynamic window */
+    int64_t K;                /* negatives drawn per window (shared) or per pair */
+    int64_t shared;           /* 1: a window's inputs share its K negatives (HogBatch) */
+    float alpha;              /* the learning rate */
+} NegSampling;
+
+/* dst[0:d] += sum_m C[m] src[rows[m]] over m < n (source rows ld apart), with
+   C[m] = G[c * ldG + m] when in_row, else G[m * ldG + c].
+   Two source rows a pass over dst: half the loads and stores of one at a time. */
+static void add_combination(float *dst, const float *src, int64_t ld, const int32_t *rows,
+                            int64_t n, const float *G, int64_t ldG, int64_t c, int in_row,
+                            int64_t d) {
+    for (int64_t m = 0; m < n; m += 2) {
+        float g0 = in_row ? G[c * ldG + m] : G[m * ldG + c];
+        const float *s0 = src + rows[m] * ld;
+        if (m + 1 < n) {
+            float g1 = in_row ? G[c * ldG + m + 1] : G[(m + 1) * ldG + c];
+            const float *s1 = src + rows[m + 1] * ld;
+            for (int64_t k = 0; k < d; k++) {
+                dst[k] += g0 * s0[k] + g1 * s1[k];
+            }
+        } else {
+            for (int64_t k = 0; k < d; k++) {
+                dst[k] += g0 * s0[k];
+            }
+        }
+    }
+}
+
+/* One HogBatch window: n_in input words against the same n_t output words, V and U in place.
+   targets[0] is the true output word (label 1), targets[1:n_t] the negatives (label 0). All
+   n_in x n_t scores come from the current V and U, then the summed gradients are applied: exactly
+   one SGD step of the reference neg_sampling_loss on the pairs (v_{inputs[a]}, u_{targets[0]})
+   with negatives targets[1:n_t]. Returns the summed cost.
+   inputs (n_in,), targets (n_t,); scratch: grad_in (n_in, d), G (n_in, n_t). */
+double window_update(const NegSampling *p, const int32_t *inputs, int64_t n_in,
+                     const int32_t *targets, int64_t n_t, float *grad_in, float *G) {
+    const int64_t d = p->d, ld = p->ld;
+    float *V = p->V, *U = p->U;
+    for (int64_t a = 0; a < n_in; a++) {  /* scores f = v_a . u_t, kept in G for now */
+        const float *v = V + inputs[a] * ld;
+        int64_t t = 0;
+        for (; t + 1 < n_t; t += 2) {
+            const float *u0 = U + targets[t] * ld, *u1 = U + targets[t + 1] * ld;
+            float f0 = 0.0f, f1 = 0.0f;
+            for (int64_t k = 0; k < d; k++) {
+                f0 += v[k] * u0[k];
+                f1 += v[k] * u1[k];
+            }
+            G[a * n_t + t] = f0;
+            G[a * n_t + t + 1] = f1;
+        }
+        if (t < n_t) {
+            const float *u0 = U + targets[t] * ld;
+            float f0 = 0.0f;
+            for (int64_t k = 0; k < d; k++) {
+                f0 += v[k] * u0[k];
+            }
+            G[a * n_t + t] = f0;
+        }
+    }
+    double cost = 0.0;
+    for (int64_t a = 0; a < n_in; a++) {  /* z = +-f (+ for the true word): cost -log sigma(z), */
+        for (int64_t t = 0; t < n_t; t++) {  /* G = +-alpha (1 - sigma(z)) */
+            float sign = t == 0 ? 1.0f : -1.0f, s;
+            cost += sigmoid_and_cost(sign * G[a * n_t + t], &s);
+            G[a * n_t + t] = sign * p->alpha * (1.0f - s);
+        }
+    }
+    for (int64_t a = 0; a < n_in; a++) {  /* grad_in = G @ U[targets]: (n_in, n_t) @ (n_t, d) */
+        memset(grad_in + a * d, 0, d * sizeof(float));
+        add_combination(grad_in + a * d, U, ld, targets, n_t, G, n_t, a, 1, d);
+    }
+    for (int64_t t = 0; t < n_t; t++) {  /* U[targets] += G^T @ V[inputs]: (n_t, n_in) @ (n_in, d) */
+        add_combination(U + targets[t] * ld, V, ld, inputs, n_in, G, n_t, t, 0, d);
+    }
+    for (int64_t a = 0; a < n_in; a++) {  /* V[inputs] += grad_in, after U used the old V */
+        float *v = V + inputs[a] * ld;
+        for (int64_t k = 0; k < d; k++) {
+            v[k] += grad_in[a * d + k];
+        }
+    }
+    return cost;
+}
+
+/* One pair as word2vec.c trains it: input c against n_t outputs, U updated as it goes.
+   For distinct targets this is one SGD step of the reference loss. Returns the cost.
+   targets (n_t,); scratch: grad_v (d,), where the input's step accumulates. */
+double pair_update(const NegSampling *p, int32_t c, const int32_t *targets, int64_t n_t,
+                   float *grad_v) {
+    const int64_t d = p->d;
+    float *v = p->V + c * p->ld;
+    memset(grad_v, 0, d * sizeof(float));
+    double cost = 0.0;
+    for (int64_t t = 0; t < n_t; t++) {
+        float *u = p->U + targets[t] * p->ld;
+        float f = 0.0f;
+        for (int64_t k = 0; k < d; k++) {
+            f += v[k] * u[k];
+        }
+        float sign = t == 0 ? 1.0f : -1.0f, s;
+        cost += sigmoid_and_cost(sign * f, &s);
+        float g = sign * p->alpha * (1.0f - s);  /* alpha (label - sigma(f)) */
+        for (int64_t k = 0; k < d; k++) {
+            grad_v[k] += g * u[k];
+            u[k] += g * v[k];
+        }
+    }
+    for (int64_t k = 0; k < d; k++) {
+        v[k] += grad_v[k];
+    }
+    return cost;
+}
+
+/* A thread's scratch space for one chunk, in one block aligned to and padded to whole cache
+   lines: with several threads, no line holds two threads' scratch, so no thread's writes evict
+   another's working set (false sharing). */
+typedef struct {
+    void *block;
+    int32_t *inputs;   /* (2 * window,) the window's input words */
+    int32_t *targets;  /* (K + 1,) its output word, then its negatives */
+    int32_t *ahead;    /* (2, K) this window's negatives and the next one's */
+    float *grad_in;    /* (2 * window, d) */
+    float *G;          /* (2 * window, K + 1) */
+} Scratch;
+
+static size_t whole_lines(size_t bytes) {
+    return (bytes + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE;
+}
+
+static int scratch_alloc(Scratch *s, int64_t window, int64_t K, int64_t d) {
+    size_t sizes[5] = {whole_lines(2 * window * sizeof(int32_t)),
+                       whole_lines((K + 1) * sizeof(int32_t)),
+                       whole_lines(2 * K * sizeof(int32_t)),
+                       whole_lines(2 * window * d * sizeof(float)),
+                       whole_lines(2 * window * (K + 1) * sizeof(float))};
+    size_t total = sizes[0] + sizes[1] + sizes[2] + sizes[3] + sizes[4];
+    s->block = calloc(total + CACHE_LINE, 1);
+    if (s->block == NULL) {
+        return 0;
+    }
+    char *at = (char *)s->block + CACHE_LINE - (uintptr_t)s->block % CACHE_LINE;
+    s->inputs = (int32_t *)at;
+    s->targets = (int32_t *)(at += sizes[0]);
+    s->ahead = (int32_t *)(at += sizes[1]);
+    s->grad_in = (float *)(at += sizes[2]);
+    s->G = (float *)(at += sizes[3]);
+    return 1;
+}
+
+/* Skip-gram with negative sampling over a prepared chunk, V and U trained in place.
+   shared: the context words of a window share one draw of K negatives (HogBatch, Ji et al. 2016)
+   and are trained as one dense window_update; otherwise each pair draws its own, as word2vec.c
+   does. A negative equal to the output word is skipped, as in word2vec.c.
+   sen (n,) training ids, SENTENCE_BREAK between sentences; state (1,) the generator, advanced;
+   cost (1,) receives the summed cost. Returns the number of positive pairs, or BAD_ID, NO_MEMORY,
+   BAD_SETTING. */
+int64_t neg_chunk(const NegSampling *p, const int32_t *sen, int64_t n, uint64_t *state,
+                  double *cost) {
+    const int64_t d = p->d, K = p->K, window = p->window;
+    if (window < 1 || K < 0) {
+        return BAD_SETTING;
+    }
+    for (int64_t t = 0; t < n; t++) {
+        if (sen[t] < SENTENCE_BREAK || sen[t] >= p->W) {
+            return BAD_ID;
+        }
+    }
+    Scratch s;
+    if (!scratch_alloc(&s, window, K, d)) {
+        return NO_MEMORY;
+    }
+    uint64_t rng = *state;
+    double total = 0.0;
+    int64_t pairs = 0;
+    /* Each window's negatives are drawn one window ahead, so that the rows of U it will need can
+       be prefetched while the window before it computes: they are random rows, mostly not in
+       cache, and waiting for them was a large part of the time. ahead[slot] holds this window's. */
+    int64_t slot = 0;
+    if (p->shared) {
+        for (int64_t k = 0; k < K; k++) {
+            s.ahead[k] = draw(&rng, p->alias_prob, p->alias_idx, p->W);
+        }
+    }
+    int64_t start = 0;
+    for (int64_t end = 0; end <= n; end++) {
+        if (end < n && sen[end] != SENTENCE_BREAK) {
+            continue;
+        }
+        for (int64_t i = start; i < end; i++) {
+            int64_t lo, hi;
+            dynamic_window(start, end, i, window, &rng, &lo, &hi);
+            int32_t c = sen[i];
+            if (p->shared) {
+                int64_t following = i + 1 < n && sen[i + 1] != SENTENCE_BREAK ? i + 1 : i + 2;
+                if (following < n) {  /* the next window, in this sentence or the next */
+                    int32_t *next = s.ahead + (1 - slot) * K;
+                    for (int64_t k = 0; k < K; k++) {
+                        next[k] = draw(&rng, p->alias_prob, p->alias_idx, p->W);
+                        prefetch_row(p->U + next[k] * p->ld, d);
+                    }
+                    prefetch_row(p->U + sen[following] * p->ld, d);
+                    if (i + window + 1 < end) {
+                        prefetch_row(p->V + sen[i + window + 1] * p->ld, d);
+                    }
+                }
+                slot = 1 - slot;
+                int64_t n_in = 0;
+                for (int64_t j = lo; j < hi; j++) {
+                    if (j != i) {
+                        s.inputs[n_in++] = sen[j];
+                    }
+                }
+                if (n_in == 0) {
+                    continue;
+                }
+                const int32_t *negatives = s.ahead + (1 - slot) * K;
+                int64_t n_t = 0;
+                s.targets[n_t++] = c;
+                for (int64_t k = 0; k < K; k++) {
+                    if (negatives[k] != c) {
+                        s.targets[n_t++] = negatives[k];
+                    }
+                }
+                total += window_update(p, s.inputs, n_in, s.targets, n_t, s.grad_in, s.G);
+                pairs += n_in;
+            } else {
+                for (int64_t j = lo; j < hi; j++) {
+                    if (j == i) {
+                        continue;
+                    }
+                    int64_t n_t = 0;
+                    s.targets[n_t++] = c;
+                    for (int64_t k = 0; k < K; k++) {
+                        int32_t r = draw(&rng, p->alias_prob, p->alias_idx, p->W);
+                        if (r != c) {
+                            s.targets[n_t++] = r;
+                        }
+                    }
+                    total += pair_update(p, sen[j], s.targets, n_t, s.grad_in);
+                    pairs += 1;
+                }
+            }
+        }
+        start = end + 1;
+    }
+    free(s.block);
+    *state = rng;
+    *cost = total;
+    return pairs;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   the full softmax's helpers (its matrix products run in numpy: w2v/steps.py) */
+
+/* All (input, output) pairs of a prepared chunk under dynamic windows.
+   sen (n,); state (1,) the generator, advanced; inputs (2 * window * n,) and
+   outputs (2 * window * n,) receive the pairs. Returns how many, or BAD_SETTING. */
+int64_t skipgram_pairs(const int32_t *sen, int64_t n, int64_t window, uint64_t *state,
+                       int32_t *inputs, int32_t *outputs) {
+    if (window < 1) {
+        return BAD_SETTING;
+    }
+    uint64_t rng = *state;
+    int64_t m = 0, start = 0;
+    for (int64_t end = 0; end <= n; end++) {
+        if (end < n && sen[end] != SENTENCE_BREAK) {
+            continue;
+        }
+        for (int64_t i = start; i < end; i++) {
+            int64_t lo, hi;
+            dynamic_window(start, end, i, window, &rng, &lo, &hi);
+            for (int64_t j = lo; j < hi; j++) {
+                if (j != i) {
+                    inputs[m] = sen[j];
+                    outputs[m++] = sen[i];
+                }
+            }
+        }
+        start = end + 1;
+    }
+    *state = rng;
+    return m;
+}
+
+/* M[rows[i]] += scale * G[i] for every i, accumulating repeated rows (in place).
+   M (W, d; ld), rows (n,), G (n, d). Returns 0, or BAD_ID for a row outside M. */
+int64_t scatter_add_rows(float *M, int64_t W, int64_t d, int64_t ld, const int32_t *rows,
+                         int64_t n, const float *G, float scale) {
+    for (int64_t i = 0; i < n; i++) {
+        if (rows[i] < 0 || rows[i] >= W) {
+            return BAD_ID;
+        }
+    }
+    for (int64_t i = 0; i < n; i++) {
+        float *row = M + rows[i] * ld;
+        for (int64_t k = 0; k < d; k++) {
+            row[k] += scale * G[i * d + k];
+        }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   the negative sampler's tables */
+
+/* Vose's alias tables for a distribution p over W words.
+   scaled (W,) p * W, overwritten; prob (W,) and alias (W,) receive the tables: bucket i keeps i
+   with probability prob[i], else gives alias[i]. Returns 0, or NO_MEMORY. */
+int64_t build_alias(double *scaled, int64_t W, float *prob, int32_t *alias) {
+    /* (W + 1): never malloc(0), which may return NULL */
+    int64_t *small = malloc((W + 1) * sizeof(int64_t)), *large = malloc((W + 1) * sizeof(int64_t));
+    if (small == NULL || large == NULL) {
+        free(small);
+        free(large);
+        return NO_MEMORY;
+    }
+    int64_t ns = 0, nl = 0;
+    for (int64_t i = 0; i < W; i++) {
+        prob[i] = 1.0f;
+        alias[i] = (int32_t)i;
+        if (scaled[i] < 1.0) {
+            small[ns++] = i;
+        } else {
+            large[nl++] = i;
+        }
+    }
+    while (ns > 0 && nl > 0) {
+        int64_t s = small[--ns], g = large[nl - 1];
+        prob[s] = (float)scaled[s];
+        alias[s] = (int32_t)g;
+        scaled[g] = (scaled[g] + scaled[s]) - 1.0;
+        if (scaled[g] < 1.0) {
+            nl--;
+            small[ns++] = g;
+        }
+    }
+    free(small);
+    free(large);
+    return 0;
+}
