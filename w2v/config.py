@@ -115,6 +115,8 @@ class TrainConfig:
                 raise SettingError(f"{option} must be one of {', '.join(choices)}, got {value!r}")
             if f.metadata["path"] and value == "":
                 raise SettingError(f"{option} must not be empty")
+            if f.metadata["path"] and value.endswith(os.sep):
+                raise SettingError(f"{option} {value} names a directory; give a file name")
         if self.loss == "neg" and self.negative < 1:
             raise SettingError("--negative must be at least 1 with --loss neg")
         if self.min_alpha > self.alpha:

@@ -161,7 +161,8 @@ def _chunk_work(read, chunks, remap, keep, step, V, U, config):
         state = chunk_seed(config.seed, epoch, i)
         alpha = learning_rate(config.alpha, config.min_alpha, (epoch * N + starts[i]) / (E * N))
         sen, state = native.prepare_chunk(read(starts[i], ends[i]), remap, keep, state)
-        cost, pairs, _ = step(sen, V, U, alpha, np.uint64(state))
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is told by its cost
+            cost, pairs, _ = step(sen, V, U, alpha, np.uint64(state))
         return cost, pairs, int(tokens[i]), alpha
 
     return work

@@ -118,7 +118,7 @@ def _settings(config, given, log):
     if given is None:
         given = {f.name for f in dataclasses.fields(TrainConfig)
                  if getattr(config, f.name) != f.default}
-    config = _absolute(config)
+    config = _absolute(config.validate())
     if not config.resume:
         return config.validate(), None
     resumed = checkpoint.load(config.resume)
