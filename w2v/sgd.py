@@ -139,7 +139,7 @@ def run_(read, chunks, remap, keep, step, V, U, config, progress, bar=None, on_c
                     progress.chunk = i
                     raise Stopped(stop.signum or signal.SIGINT)
                 pending.submit(progress.epoch, i)
-                if due():
+                if i + 1 < n_chunks and due():  # the epoch's end checkpoints anyway
                     pending.drain()
                     progress.chunk = i + 1
                     on_checkpoint(progress)

@@ -77,6 +77,10 @@ def train(config, quiet=False, stop_when=None, evaluate=False, given=None):
     vocab = _vocabulary(config, stream, resumed)
     remap, keep = _remap(vocab, stream), vocab.keep_probabilities(config.sample)
     V, U, progress = _start(config, len(vocab), resumed)
+    chunks = corpus.chunk_bounds(stream, config.chunk_words)
+    if progress.chunk > len(chunks[0]):
+        raise W2VError(f"checkpoint {config.resume} is damaged: chunk {progress.chunk} is beyond "
+                       f"the corpus's {len(chunks[0])}")
 
     compile_start = time.perf_counter()
     native.backend(log=log)
@@ -88,10 +92,6 @@ def train(config, quiet=False, stop_when=None, evaluate=False, given=None):
     _warm_up(step, remap, keep, V, U)
     compile_seconds = time.perf_counter() - compile_start
 
-    chunks = corpus.chunk_bounds(stream, config.chunk_words)
-    if progress.chunk > len(chunks[0]):
-        raise W2VError(f"checkpoint {config.resume} is damaged: chunk {progress.chunk} is beyond "
-                       f"the corpus's {len(chunks[0])}")
     start = time.perf_counter()
     trained = _run(config, stream, chunks, remap, keep, step, vocab, V, U, progress, stop_when,
                    quiet)
