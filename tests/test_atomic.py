@@ -88,3 +88,10 @@ def test_an_unwritable_out_directory_is_one_line_before_training(tmp_path):
     line = assert_one_line_error(run_cli("train", "--corpus", tmp_path / "c.txt", "--out",
                                          tmp_path / "missing" / "v.bin", "--min-count", 1), 1)
     assert "cannot write" in line and "No such file or directory" in line
+
+
+def test_an_error_reading_the_source_is_not_called_a_write_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        with atomic.atomic_write(str(tmp_path / "f"), "w") as f:
+            f.write(open(tmp_path / "missing").read())
+    assert os.listdir(tmp_path) == []

@@ -226,3 +226,24 @@ def test_the_final_checkpoint_that_cannot_be_written_is_one_error(tmp_path, corp
     assert not isinstance(error.value, TrainingInterrupted)
     assert str(error.value) == f"cannot write {tmp_path / 'v.bin.ckpt'}: No space left on device"
     assert sorted(os.listdir(tmp_path)) == ["c.txt"]
+
+
+def test_sigterm_while_reading_the_corpus_exits_143_and_leaves_nothing(tmp_path, w2v_home):
+    os.mkfifo(tmp_path / "pipe")
+    proc = subprocess.Popen([sys.executable, "-m", "w2v", "train", "--corpus", str(tmp_path / "pipe"),
+                             "--out", str(tmp_path / "v.bin"), "--quiet"], stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        with open(tmp_path / "pipe", "w") as pipe:  # returns once w2v has opened the corpus
+            proc.send_signal(signal.SIGTERM)
+            # The signal may land on another of w2v's threads; Python runs the handler when the
+            # main thread next returns from reading, so keep sending text until w2v has gone.
+            while proc.poll() is None:
+                pipe.write("the cat sat\n" * 1000)
+                pipe.flush()
+    except BrokenPipeError:
+        pass
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and err == "w2v: terminated (SIGTERM)\n"
+    assert os.listdir(tmp_path) == ["pipe"]
+    assert not list(w2v_home.rglob(".build-*"))  # the half-built token cache is removed too

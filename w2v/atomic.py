@@ -7,11 +7,16 @@ A write that fails (disk full, a file-size limit, a vanished directory) is one W
 nothing is left behind.
 """
 import contextlib
+import errno
 import os
 import stat
 import tempfile
 
 from .errors import W2VError
+
+# Errors only a write gives; other OSErrors inside the caller's block (reading its source) are
+# the caller's to report.
+_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
 def _open_mode(path):
@@ -34,28 +39,26 @@ def atomic_write(path, mode="wb", encoding=None):
                                    dir=directory)
     except OSError as e:
         raise W2VError(f"cannot write {path}: {e.strerror}") from None
+    written = False  # past the caller's block: every OSError from here on is the write's
     try:
         os.fchmod(fd, _open_mode(path))
         with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None) as f:
             yield f
+            written = True
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException as e:
         with contextlib.suppress(OSError):
             os.remove(tmp)
-        if isinstance(e, OSError):
+        if isinstance(e, OSError) and (written or e.errno in _FULL):
             raise W2VError(f"cannot write {path}: {e.strerror or e}") from None
         raise
 
 
 def check_writable(path):
-    """Raise W2VError now, not after training, if `path` cannot be written."""
+    """Raise OSError now, not after training, if `path` cannot be written."""
     directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".probe",
-                                   dir=directory)
-    except OSError as e:
-        raise W2VError(f"cannot write {path}: {e.strerror}") from None
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".probe", dir=directory)
     os.close(fd)
     os.remove(tmp)

@@ -7,6 +7,7 @@ and a non-zero exit: 2 for bad usage, 1 for everything else.
 import dataclasses
 import json
 import math
+import signal
 import sys
 import typing
 
@@ -256,13 +257,27 @@ def plot(vectors, words, out):
     click.echo(f"wrote {out}", err=True)
 
 
+class _Terminated(BaseException):
+    """SIGTERM outside the training loop (which checkpoints instead): unwinds like Ctrl-C, so
+    temporary files are removed, and exits 143 as a process the signal ended."""
+
+
+def _terminate(signum, frame):
+    raise _Terminated()
+
+
 def main(argv=None):
     """Entry point: run the CLI, turning every user error into one line and an exit code."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         code = cli.main(args=argv, prog_name="w2v", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("w2v: aborted", err=True)
         sys.exit(130)
+    except _Terminated:
+        click.echo("w2v: terminated (SIGTERM)", err=True)
+        sys.exit(143)
     except click.ClickException as e:
         click.echo(f"w2v: error: {e.format_message()}", err=True)
         sys.exit(e.exit_code)

@@ -66,7 +66,7 @@ class TrainConfig:
                                  maximum=2.0)
     loss: str = setting("neg", "Loss: negative sampling or the full softmax.",
                         choices=("neg", "softmax"))
-    negative: int = setting(5, "Negatives per positive pair (K); fewer than the vocabulary's words.",
+    negative: int = setting(5, "Negatives per positive pair (K); at most 10 per vocabulary word.",
                             minimum=0, maximum=1000)
     shared_negatives: bool = setting(True, "One draw of K negatives per window (HogBatch) rather "
                                            "than per pair.", flag="shared-negatives")

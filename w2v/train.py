@@ -177,7 +177,10 @@ def _check_outputs(config):
             if input_path and os.path.realpath(path) == os.path.realpath(input_path):
                 raise SettingError(f"{what} would overwrite {source} {input_path}")
     for path in outputs.values():
-        check_writable(path)
+        try:
+            check_writable(path)
+        except OSError as e:
+            raise W2VError(f"cannot write {path}: {e.strerror}") from None
 
 
 def _check_corpus_untouched(config, corpus_path):
@@ -213,9 +216,9 @@ def _vocabulary(config, stream, resumed):
                            "the corpus")
     else:
         vocab = Vocab.from_counts(stream.words, stream.counts, config.min_count, config.max_vocab)
-    if config.loss == "neg" and config.negative >= len(vocab):
-        raise SettingError(f"--negative {config.negative} needs more words than the vocabulary's "
-                           f"{len(vocab)}")
+    if config.loss == "neg" and config.negative > 10 * len(vocab):
+        raise SettingError(f"--negative {config.negative} is over 10 times the vocabulary's "
+                           f"{len(vocab)} words")
     if config.save_vocab:
         vocab.save(config.save_vocab)
     return vocab
