@@ -8,6 +8,7 @@ import pytest
 
 from conftest import assert_one_line_error, planted_corpus, run_cli
 from w2v import TrainConfig, W2VError, train
+from w2v.cli import main
 
 
 @pytest.fixture
@@ -36,9 +37,19 @@ def _refused(tmp_path, corpus, *args, code):
     ("--epochs", "0"), ("--seed", "-1"), ("--seed", str(2 ** 64)), ("--batch-words", "0"),
     ("--max-bytes", "0"), ("--max-vocab", "0"), ("--min-count", "0"),
 ])
-def test_non_finite_or_absurd_settings_are_refused_up_front(tmp_path, corpus, option, value):
-    line = _refused(tmp_path, corpus, option, value, code=2)
-    assert option in line
+def test_non_finite_or_absurd_settings_are_refused_up_front(tmp_path, corpus, option, value, capsys):
+    # in this process, for speed: the refusal comes before anything is read or written
+    with pytest.raises(SystemExit) as exit:
+        main(["train", "--corpus", str(corpus), "--out", str(tmp_path / "v.bin"), option, value])
+    err = capsys.readouterr().err
+    assert exit.value.code == 2 and len(err.splitlines()) == 1
+    assert err.startswith(f"w2v: error: Invalid value for '{option}'")
+    assert sorted(os.listdir(tmp_path)) == ["c.txt"]
+
+
+def test_a_refused_setting_through_the_command_line(tmp_path, corpus):
+    assert "'--alpha': nan is not a finite number" in _refused(tmp_path, corpus, "--alpha", "nan",
+                                                               code=2)
 
 
 @pytest.mark.parametrize("settings, says", [

@@ -268,8 +268,17 @@ def _terminate(signum, frame):
 
 def main(argv=None):
     """Entry point: run the CLI, turning every user error into one line and an exit code."""
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+    unwind = signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # not if ignored, or handled
+    if unwind:                                                   # by a program calling main()
         signal.signal(signal.SIGTERM, _terminate)
+    try:
+        _run(argv)
+    finally:
+        if unwind:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _run(argv):
     try:
         code = cli.main(args=argv, prog_name="w2v", standalone_mode=False)
     except click.exceptions.Abort:
