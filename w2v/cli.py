@@ -268,8 +268,9 @@ def _terminate(signum, frame):
 
 def main(argv=None):
     """Entry point: run the CLI, turning every user error into one line and an exit code."""
-    unwind = signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # not if ignored, or handled
-    if unwind:                                                   # by a program calling main()
+    # Not if SIGTERM is ignored (inherited) or handled by a program that calls main().
+    unwind = signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    if unwind:
         signal.signal(signal.SIGTERM, _terminate)
     try:
         _run(argv)
