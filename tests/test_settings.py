@@ -4,6 +4,7 @@ import json
 import math
 import os
 
+import numpy as np
 import pytest
 
 from conftest import assert_one_line_error, planted_corpus, run_cli
@@ -175,3 +176,26 @@ def test_the_sidecar_is_strict_json_when_a_figure_is_not_a_number(tmp_path, corp
 
     meta = json.loads((tmp_path / "v.bin.json").read_text(), parse_constant=refuse)
     assert meta["epoch_costs"][0] is None and math.isfinite(meta["epoch_costs"][1])
+
+
+def test_rows_that_end_not_finite_stop_the_run_and_save_nothing(tmp_path, corpus, monkeypatch):
+    from w2v import steps
+
+    make = steps.STEPS["neg"]
+
+    def make_poisoned(config, vocab):  # a step whose cost stays finite while a row overflows
+        step = make(config, vocab)
+
+        def poisoned(sen, V, U, alpha, state):
+            result = step(sen, V, U, alpha, state)
+            if alpha > 0:  # not in the warm-up; the corpus is one chunk
+                V[3, 0] = np.inf
+            return result
+        return poisoned
+
+    monkeypatch.setitem(steps.STEPS, "neg", make_poisoned)
+    with pytest.raises(W2VError, match="^training diverged: V holds values that are not finite; "
+                                       "lower --alpha$"):
+        train(TrainConfig(corpus=str(corpus), out=str(tmp_path / "v.bin"), min_count=1, dim=10,
+                          epochs=1), quiet=True)
+    assert sorted(os.listdir(tmp_path)) == ["c.txt"]
