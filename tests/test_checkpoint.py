@@ -122,7 +122,8 @@ def test_sigterm_saves_a_checkpoint_and_exits_143(tmp_path, corpus):
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
-    assert err.startswith("w2v: terminated (SIGTERM); checkpoint saved to ") and len(err.splitlines()) == 1
+    assert err.startswith("w2v: terminated (SIGTERM); checkpoint saved to ")
+    assert len(err.splitlines()) == 1
     assert checkpoint.load(str(tmp_path / "run.ckpt")).progress.epoch >= 1
     assert not (tmp_path / "v.bin").exists()
 

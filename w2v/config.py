@@ -80,7 +80,7 @@ class TrainConfig:
     seed: int = setting(1, "Random seed: one thread and a seed give byte-identical vectors.",
                         minimum=0, maximum=2 ** 63 - 1)
     threads: int = setting(usable_cores(), "Training threads (Hogwild); default: the cores this "
-                                           "process may use.", minimum=1, maximum=1024, model=False)
+                                           "process may use.", minimum=1, maximum=4096, model=False)
     batch_words: int = setting(1024, "Pairs per matrix product of the softmax loss: bounds its "
                                      "(batch x W) score matrix.", minimum=1, maximum=1_000_000)
     chunk_words: int = setting(32768, "Corpus tokens handed to a training step at once.", minimum=1,

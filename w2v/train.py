@@ -114,7 +114,7 @@ def train(config, quiet=False, stop_when=None, evaluate=False, given=None):
 
 
 def _settings(config, given, log):
-    """The run's settings, checked, with local paths absolute; and the checkpoint resumed, if any."""
+    """The run's settings, checked, with local paths absolute; and the checkpoint it resumes."""
     if given is None:
         given = {f.name for f in dataclasses.fields(TrainConfig)
                  if getattr(config, f.name) != f.default}
