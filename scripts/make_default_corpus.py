@@ -1,11 +1,11 @@
-"""Rebuild data/wordnet-glosses.txt.gz from WordNet 3.0 (Debian package `wordnet-base`).
+"""Rebuild w2v/data/wordnet-glosses.txt.gz from WordNet 3.0 (Debian package `wordnet-base`).
 
 Each synset line of data.noun, data.verb, data.adj and data.adv ends with `| gloss`: a definition
 followed by example sentences, separated by semicolons. Every definition and example becomes one
 line of the corpus, lowercased, with everything that is not an ASCII letter turned into a space.
 
     apt-get install wordnet-base
-    python scripts/make_default_corpus.py [--wordnet /usr/share/wordnet] [--out data/wordnet-glosses.txt.gz]
+    python scripts/make_default_corpus.py [--wordnet /usr/share/wordnet] [--out w2v/data/wordnet-glosses.txt.gz]
 """
 import argparse
 import gzip
@@ -29,7 +29,7 @@ def gloss_sentences(path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wordnet", default="/usr/share/wordnet")
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "data",
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "w2v", "data",
                                                       "wordnet-glosses.txt.gz"))
     args = parser.parse_args()
     tokens = lines = 0

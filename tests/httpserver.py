@@ -24,7 +24,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         server = self.server
-        route = server.routes.get(self.path)
+        route = server.routes.get(self.path, server.routes.get("*"))  # "*": every other path
         server.requests.append((self.path, self.headers.get("Range")))
         if route is None or route.status:
             self._answer(route.status if route else 404, b"no such thing")

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from conftest import assert_one_line_error, run_cli
-from w2v import losses, network
+from w2v import W2VError, losses
 from w2v.functions import sigmoid
-from w2v.gradcheck import check_gradients, run_checks
+from w2v.gradcheck import MIN_VOCAB, check_gradients, network, run_checks
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -21,11 +21,44 @@ def test_every_analytic_gradient_agrees_with_finite_differences(seed):
     assert not failed
 
 
-def test_large_arrays_are_checked_on_a_sample_of_coordinates():
+def test_large_arrays_are_checked_on_every_nonzero_row_then_a_sample():
     results = {r.name: r for r in run_checks(dim=10, vocab=40, max_coords=25)}
-    assert results["skip-gram softmax: U"].coords == 25  # 400 entries, 25 sampled
-    assert results["network: b1"].coords == 5  # small arrays: every entry
+    window_V = results["window neg: V"]  # 400 entries, one non-zero row: the centre word's
+    assert (window_V.coords, window_V.nonzero, window_V.rows) == (25, 10, 40)
+    softmax_U = results["skip-gram softmax: U"]  # 40 non-zero rows: one coordinate of each
+    assert (softmax_U.coords, softmax_U.nonzero, softmax_U.rows) == (40, 40, 40)
+    assert (results["network: b1"].coords, results["network: b1"].rows) == (5, 0)  # every entry
     assert all(r.passed for r in results.values())
+
+
+def _window_neg(seed, W=200, d=50, K=5):
+    """A skip-gram window's loss on random inputs: its V gradient has one non-zero row."""
+    rng = np.random.default_rng(seed)
+    params = {"V": rng.normal(0, 0.5, (W, d)), "U": rng.normal(0, 0.5, (W, d))}
+    centre, *context = rng.choice(W, size=5, replace=False)
+    negatives = rng.integers(0, W, size=(len(context), K))
+    return params, centre, np.array(context), negatives
+
+
+@pytest.mark.parametrize("planted", ["row", "coordinate", "forgotten row"])
+@pytest.mark.parametrize("seed", range(10))
+def test_a_one_percent_error_in_a_sparse_window_gradient_always_fails(seed, planted):
+    params, centre, context, negatives = _window_neg(seed)
+    param, row = ("U", context[0]) if planted == "forgotten row" else ("V", centre)
+
+    def f(p):
+        cost, dV, dU = losses.window_loss(p["V"], p["U"], centre, context, negatives)
+        if planted == "row":
+            dV[centre] *= 1.01
+        elif planted == "coordinate":  # the row's largest entry, most likely outside the sample
+            dV[centre, np.argmax(np.abs(dV[centre]))] *= 1.01
+        else:
+            dU[context[0]] = 0.0  # an analytic gradient that misses a row the cost depends on
+        return cost, {param: {"V": dV, "U": dU}[param]}
+
+    [result] = check_gradients(f, params, max_coords=20, rng=np.random.default_rng(seed))
+    assert not result.passed
+    assert result.worst.startswith(f"{param}[{row}")
 
 
 def _quadratic(planted=None):
@@ -102,11 +135,31 @@ def test_softmax_loss_is_the_cross_entropy_of_the_scores(rng):
     assert list(rows) == list(range(7))
 
 
-def test_cli_gradcheck_prints_an_all_pass_table():
-    proc = run_cli("gradcheck")
+def test_cli_gradcheck_prints_an_all_pass_table_with_the_nonzero_count():
+    proc = run_cli("gradcheck", "--dim", "8")
     assert proc.returncode == 0, proc.stderr
-    rows = proc.stdout.strip().splitlines()[1:]
+    header, *rows = proc.stdout.strip().splitlines()
+    assert header.split() == ["check", "coords", "nonzero", "max", "rel", "err", "result"]
     assert len(rows) >= 14 and all(row.endswith("PASS") for row in rows)
+    window_V = next(row for row in rows if row.startswith("window neg: V")).split()
+    assert window_V[3:5] == ["160", "8"]  # W x d = 20 x 8 coordinates, the centre row's 8 non-zero
+
+
+@pytest.mark.parametrize("vocab", [MIN_VOCAB, 10, 11])
+def test_cli_gradcheck_works_down_to_its_smallest_vocabulary(vocab):
+    proc = run_cli("gradcheck", "--vocab", vocab, "--dim", "3", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert all(c["passed"] for c in json.loads(proc.stdout)["checks"])
+
+
+def test_cli_gradcheck_below_the_smallest_vocabulary_is_a_usage_error():
+    line = assert_one_line_error(run_cli("gradcheck", "--vocab", MIN_VOCAB - 1), code=2)
+    assert "--vocab" in line
+
+
+def test_run_checks_refuses_a_vocabulary_too_small_for_a_window():
+    with pytest.raises(W2VError, match=f"at least {MIN_VOCAB}"):
+        run_checks(vocab=MIN_VOCAB - 1)
 
 
 def test_cli_gradcheck_json():

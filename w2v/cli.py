@@ -14,12 +14,15 @@ import typing
 import click
 from click.core import ParameterSource
 
+from . import __version__
+from .aliases import PeerNamesCommand
 from .config import TrainConfig
 from .errors import W2VError
+from .gradcheck import MIN_VOCAB
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="w2v")
+@click.version_option(version=__version__, prog_name="w2v")
 def cli():
     """Train, check and query word2vec vectors."""
 
@@ -29,13 +32,18 @@ def cli():
               help="Seed of the random inputs.")
 @click.option("--dim", type=click.IntRange(min=1), default=8, show_default=True,
               help="Vector dimension d.")
-@click.option("--vocab", type=click.IntRange(min=10), default=20, show_default=True,
+@click.option("--vocab", type=click.IntRange(min=MIN_VOCAB), default=20, show_default=True,
               help="Vocabulary size W.")
 @click.option("--max-coords", type=click.IntRange(min=1), default=200, show_default=True,
-              help="Check a random sample of this many coordinates of larger arrays.")
+              help="Coordinates to compare one by one in a larger array, after a scan of its rows "
+                   "along random directions; every non-zero row gets at least one.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def gradcheck(seed, dim, vocab, max_coords, as_json):
-    """Check every analytic gradient against central finite differences."""
+    """Check every analytic gradient against central finite differences.
+
+    The table shows, per parameter, the coordinates compared, how many of them had a non-zero
+    derivative, and the largest relative error (it must stay below the tolerance).
+    """
     from .gradcheck import TOLERANCE, run_checks
 
     results = run_checks(seed=seed, dim=dim, vocab=vocab, max_coords=max_coords)
@@ -44,10 +52,11 @@ def gradcheck(seed, dim, vocab, max_coords, as_json):
                               indent=2))
     else:
         width = max(len(r.name) for r in results)
-        click.echo(f"{'check':<{width}}  {'coords':>6}  {'max rel err':>11}  result")
+        click.echo(f"{'check':<{width}}  {'coords':>6}  {'nonzero':>7}  {'max rel err':>11}  result")
         for r in results:
             verdict = "PASS" if r.passed else f"FAIL at {r.worst}"
-            click.echo(f"{r.name:<{width}}  {r.coords:>6}  {r.max_rel_error:>11.2e}  {verdict}")
+            click.echo(f"{r.name:<{width}}  {r.coords:>6}  {r.nonzero:>7}  {r.max_rel_error:>11.2e}  "
+                       f"{verdict}")
     if not all(r.passed for r in results):
         sys.exit(1)
 
@@ -88,7 +97,7 @@ def config_options(fn):
     return fn
 
 
-@cli.command()
+@cli.command(cls=PeerNamesCommand)
 @config_options
 @click.option("--eval", "evaluate", is_flag=True,
               help="Score the vectors on the shipped analogy and word-pair sets after training and "
@@ -183,27 +192,39 @@ def _print_eval(report):
             click.echo(f"{s['section']:<30} {s['correct']:>6} / {s['total']:<6} "
                        f"{s['correct'] / s['total'] if s['total'] else 0:.3f}")
         click.echo(f"{'analogies total':<30} {a['correct']:>6} / {a['total']:<6} {a['accuracy']:.4f}"
-                   f"   ({a['oov']} of {a['questions']} questions skipped: a word out of vocabulary)")
+                   f"   ({a['oov']} of {a['questions']} questions, {a['oov_percent']:.1f}%, "
+                   f"with a word out of vocabulary)")
     if "pairs" in report:
         p = report["pairs"]
-        click.echo(f"{'word pairs Spearman':<30} {p['spearman']:.4f}   ({p['pairs']} pairs, "
-                   f"{p['oov_ratio']:.1%} out of vocabulary)")
+        click.echo(f"{'word pairs Spearman':<30} {p['spearman']:.4f}   ({p['pairs']} pairs scored, "
+                   f"{p['oov_percent']:.1f}% out of vocabulary)")
+        click.echo(f"{'word pairs Pearson':<30} {p['pearson']:.4f}")
+    for name, part in report.items():
+        lines = part["invalid_lines"]
+        if lines:
+            what = "questions" if name == "analogies" else "pairs"
+            click.echo(f"w2v: {name}: skipped {len(lines)} line(s) that are not {what} "
+                       f"(line {lines[0]})", err=True)
 
 
 @cli.command(name="eval")
 @click.argument("vectors", type=click.Path(dir_okay=False))
 @click.option("--analogies", type=click.Path(dir_okay=False), default=None,
-              help="Analogy questions [default: data/questions-words.txt].")
+              help="Analogy questions [default: questions-words.txt, shipped in w2v/data/].")
 @click.option("--pairs", type=click.Path(dir_okay=False), default=None,
-              help="Scored word pairs [default: data/wordsim353.tsv].")
-@click.option("--restrict", type=click.IntRange(min=1), default=30_000, show_default=True,
-              help="Answer analogies among the N most frequent words.")
+              help="Scored word pairs [default: wordsim353.tsv, shipped in w2v/data/].")
+@click.option("--restrict", type=click.IntRange(min=1), default=300_000, show_default=True,
+              help="Only the N most frequent words take part, in analogies and pairs (gensim's "
+                   "restrict_vocab).")
+@click.option("--case-sensitive", is_flag=True,
+              help="Compare words as written; by default King and king are one word, as in gensim.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def eval_(vectors, analogies, pairs, restrict, as_json):
-    """Score vectors on analogies (accuracy) and word pairs (Spearman)."""
+def eval_(vectors, analogies, pairs, restrict, case_sensitive, as_json):
+    """Score vectors on analogies (accuracy) and word pairs (Spearman, Pearson), with gensim's
+    defaults."""
     from .evaluate import evaluate_all
 
-    report = evaluate_all(_load(vectors), analogies, pairs, restrict)
+    report = evaluate_all(_load(vectors), analogies, pairs, restrict, not case_sensitive)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:
@@ -243,6 +264,48 @@ def corpora(home):
         size = f"{c['size'] / 1e6:.1f} MB" if c["size"] else "size unknown"
         click.echo(f"{c['name']:<8} {'cached' if c['cached'] else 'not cached':<11} {size:<13} "
                    f"{c['url']}\n         {c['description']}")
+
+
+def _bytes_text(n):
+    for unit, size in (("GB", 1e9), ("MB", 1e6)):
+        if n >= size:
+            return f"{n / size:,.1f} {unit}"
+    return f"{n / 1e3:,.1f} kB"
+
+
+@cli.command()
+@click.option("--dir", "home", type=click.Path(file_okay=False), default=None,
+              help="Cache directory [default: $W2V_HOME, else ~/.cache/w2v].")
+@click.option("--clear", is_flag=True,
+              help="Remove the token-id caches and the unpacked archives (both are rebuilt when "
+                   "needed); downloads are kept.")
+def cache(home, clear):
+    """List what w2v caches: token-id entries and unpacked archives with their sizes and corpora,
+    and downloads with their sources."""
+    import os
+
+    from .corpus import cache_entries, clear_cache
+    from .download import cached_corpora, clear_unpacked
+    from .home import default_home
+
+    home = home or default_home()
+    ids = os.path.join(home, "ids")
+    if clear:
+        freed = clear_cache(ids) + clear_unpacked(home)
+        click.echo(f"freed {_bytes_text(freed)} in {home}", err=True)
+        return
+    total = 0
+    for e in cache_entries(ids):
+        how = f"{e['tokenizer']}, {'lowercased' if e['lowercase'] else 'case kept'}"
+        what = {"ok": f"{e['corpus']} ({how})", "building": "(being built, or left by a killed run)",
+                "damaged": "(damaged: rebuilt when its corpus is next read)",
+                "old": "(made by an earlier w2v: never read again)"}[e["state"]]
+        click.echo(f"ids       {_bytes_text(e['bytes']):>12}  {what}")
+        total += e["bytes"]
+    for c in cached_corpora(home):
+        click.echo(f"{c['kind']:<9} {_bytes_text(c['bytes']):>12}  {c['source'] or c['path']}")
+        total += c["bytes"]
+    click.echo(f"total     {_bytes_text(total):>12}  in {home}")
 
 
 @cli.command()

@@ -39,21 +39,28 @@ def usable_cores():
 @dataclass
 class TrainConfig:
     corpus: Optional[str] = setting(None, "Corpus: a named corpus (see `w2v corpora`), an http(s) "
-                                          "URL, a text, .gz or .bz2 file, or a directory of them "
-                                          "[default: the WordNet glosses shipped in data/].")
+                                          "URL, a text, .gz, .bz2 or .xz file, a directory of "
+                                          "them, or a .tar.gz, .tgz, .tar.bz2, .tar.xz or .zip "
+                                          "archive of them "
+                                          "[default: the WordNet glosses shipped in w2v/data/].")
     offline: bool = setting(False, "Never download: fail if the corpus is not cached.",
                             flag="offline", model=False)
     sha256: Optional[str] = setting(None, "Expected sha256 of a corpus downloaded from a URL.",
                                     model=False)
-    max_bytes: int = setting(20 * 10 ** 9, "Refuse archives that unpack to more bytes.", minimum=1,
-                             model=False)
+    max_bytes: int = setting(20 * 10 ** 9, "Refuse archives and compressed files that unpack to "
+                                         "more bytes.", minimum=1, model=False)
     out: str = setting("vectors.bin", "Where to save the vectors (V).", path=True, model=False)
     format: Optional[str] = setting(None, "Vector file format [default: from --out: .bin binary, "
                                           "else text].", choices=("bin", "text"), model=False)
     save_outside: Optional[str] = setting(None, "Also save the outside vectors U here.", path=True,
                                           model=False)
     tokens: str = setting("space", "Tokens: whitespace-split (space) or runs of letters (words); "
-                                   "both lowercased.", choices=("space", "words"))
+                                   "both lowercased unless --no-lowercase.",
+                    choices=("space", "words"))
+    lowercase: bool = setting(True, "Lowercase tokens, so that 'The' and 'the' share a vector: on by "
+                                    "default because small corpora cannot spare the counts; the C "
+                                    "tool and gensim keep case (--no-lowercase does as they do).",
+                              flag="lowercase")
     min_count: int = setting(5, "Drop words seen fewer times.", minimum=1)
     max_vocab: Optional[int] = setting(None, "Keep at most this many most frequent words.", minimum=1)
     save_vocab: Optional[str] = setting(None, "Write the vocabulary (`word count` lines) here.",

@@ -7,9 +7,13 @@ A download streams to `NAME.part` with a progress bar, retries connection errors
 answers with exponential backoff, resumes an interrupted body with an HTTP Range request (starting
 over if the server ignores it), fails at once on a 4xx, checks the size and any sha256, and is
 renamed into place only when it is whole. The sha256 of every finished download is recorded in a
-manifest and checked again on later use. Unpacking refuses members that would land outside the
-target directory, links, and archives that expand past a limit (absolute, and relative to their
-packed size), so a hostile archive cannot write elsewhere or fill the disk.
+manifest and checked again on later use. A URL's download is cached as
+`corpora/urls/HASH/NAME`: HASH is the URL's sha256, NAME the last segment of its decoded path cut
+down to a safe file name (see `cached_name`), so no URL can choose where its file is written.
+Archives (tar, compressed or not, and zip), downloaded or local, are unpacked into the cache and
+read as a directory corpus. Unpacking refuses members that would land outside the target
+directory, links, and archives that expand past a limit (absolute, and relative to their packed
+size), so a hostile archive cannot write elsewhere or fill the disk.
 
 This module knows nothing of training; the only network access in w2v is here.
 """
@@ -19,6 +23,7 @@ import hashlib
 import json
 import lzma
 import os
+import re
 import shutil
 import sys
 import tarfile
@@ -33,12 +38,13 @@ import requests
 from tqdm import tqdm
 
 from .atomic import atomic_write
+from .corpus import MAX_BYTES, MAX_RATIO, build_directory, clean_stale_builds
 from .home import default_home
 from .errors import W2VError
 
-MAX_BYTES = 20 * 10 ** 9
-MAX_RATIO = 200
 BLOCK = 1 << 16
+MAX_NAME = 100  # characters of a cached download's file name
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True)
@@ -91,25 +97,32 @@ def sha256_of(path):
 
 
 class Manifest:
-    """sha256 and source of every finished download, kept in the cache as JSON."""
+    """sha256 and source of every finished download, kept in the cache as JSON and keyed by the
+    download's path below the cache (two URLs may end in the same file name)."""
 
     def __init__(self, directory):
+        self.directory = directory
         self.path = os.path.join(directory, "manifest.json")
         try:
             with open(self.path) as f:
                 self.entries = json.load(f)
         except (OSError, ValueError):
             self.entries = {}
+        if not isinstance(self.entries, dict):
+            self.entries = {}
+
+    def _name(self, path):
+        return os.path.relpath(path, self.directory)
 
     def record(self, path, url):
-        self.entries[os.path.basename(path)] = {"url": url, "sha256": sha256_of(path),
-                                                "size": os.path.getsize(path)}
+        self.entries[self._name(path)] = {"url": url, "sha256": sha256_of(path),
+                                          "size": os.path.getsize(path)}
         with atomic_write(self.path, "w", encoding="utf-8") as f:
             json.dump(self.entries, f, indent=1)
 
     def verify(self, path):
         """Raise W2VError if a cached download no longer has the sha256 recorded for it."""
-        entry = self.entries.get(os.path.basename(path))
+        entry = self.entries.get(self._name(path))
         if entry and sha256_of(path) != entry["sha256"]:
             raise W2VError(f"{path} does not match the sha256 recorded when it was downloaded; "
                            "delete it to download it again")
@@ -136,6 +149,9 @@ def fetch(url, path, expected_size=None, sha256=None, retry=None, quiet=False):
                                f"{_describe(e, retry)}") from None
             time.sleep(retry.backoff * 2 ** attempt)
             attempt += 1
+        except requests.RequestException as e:  # a malformed URL, too many redirects: final
+            _remove(part)
+            raise W2VError(f"cannot download {url}: {e}") from None
     size = os.path.getsize(part)
     if expected_size is not None and size != expected_size:
         _remove(part)
@@ -201,11 +217,12 @@ def _stream(url, part, timeout, quiet):
 
 # -- unpacking -------------------------------------------------------------------------------------
 
-def _safe_target(root, name):
-    """The path a member would be written to, or W2VError if it leaves root."""
+def _safe_target(root, name, archive):
+    """The path a member of archive would be written to, or W2VError if it leaves root."""
     target = os.path.realpath(os.path.join(root, name))
     if os.path.isabs(name) or not target.startswith(os.path.realpath(root) + os.sep):
-        raise W2VError(f"refusing archive member {name!r}: it would be written outside {root}")
+        raise W2VError(f"refusing {archive}: member {name!r} would be written outside the "
+                       "directory it is unpacked into")
     return target
 
 
@@ -230,6 +247,14 @@ def _copy_limited(src, dst_path, limit, name):
     return written
 
 
+def is_archive(path):
+    """Whether a regular file is a zip or a tar file (compressed or not), by its content."""
+    try:
+        return os.path.isfile(path) and (zipfile.is_zipfile(path) or tarfile.is_tarfile(path))
+    except (OSError, EOFError, lzma.LZMAError, zlib.error):
+        return False
+
+
 def unpack(archive, target, members=None, max_bytes=MAX_BYTES):
     """Unpack a zip, tar(.gz/.bz2/.xz), .gz or .bz2 file into target; returns the paths written.
 
@@ -248,11 +273,11 @@ def _extract(entries, members, target, packed, max_bytes, name):
     for member, _, problem, _ in entries:
         if problem:
             raise W2VError(f"refusing {name}: member {member!r} is {problem}")
-        _safe_target(target, member)
+        _safe_target(target, member, name)
     _check_total(sum(size for _, size, _, _ in entries), packed, max_bytes, name)
     written = []
     for member, size, _, open_member in entries:
-        path = _safe_target(target, member)
+        path = _safe_target(target, member, name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open_member() as src:
             _copy_limited(src, path, size, name)
@@ -277,7 +302,7 @@ def _unpack(archive, target, members, max_bytes):
             written = _extract(entries, members, target, packed, max_bytes, name)
     elif name.endswith((".gz", ".bz2", ".xz")):
         opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[os.path.splitext(name)[1]]
-        path = _safe_target(target, os.path.splitext(name)[0])
+        path = _safe_target(target, os.path.splitext(name)[0], name)
         limit = min(max_bytes, MAX_RATIO * packed)
         with opener(archive, "rb") as src:
             _copy_limited(src, path, limit, name)
@@ -311,6 +336,8 @@ def resolve(spec, offline=False, home=None, sha256=None, retry=None, quiet=False
         return _named(CORPORA[spec], offline, home, retry, quiet, max_bytes)
     if _is_url(spec):
         return _url(spec, offline, home, sha256, retry, quiet, max_bytes)
+    if is_archive(spec):
+        return unpacked(spec, local_archive_dir(spec, home), max_bytes)
     return spec
 
 
@@ -340,12 +367,20 @@ def _named(c, offline, home, retry, quiet, max_bytes):
     return final
 
 
+def cached_name(url):
+    """The file name a URL's download is cached under: the last segment of its path, decoded
+    (`%2F` too), with every run of characters other than letters, digits, `.`, `_` and `-` made
+    `_`, without leading dots, and at most MAX_NAME characters (keeping its end, so `.tar.gz`
+    stays); `download` if nothing is left. It never holds a separator and is never `.` or `..`."""
+    last = re.split(r"[/\\]", unquote(urlparse(url).path))[-1]
+    return _UNSAFE.sub("_", last)[-MAX_NAME:].lstrip(".") or "download"
+
+
 def _url(url, offline, home, sha256, retry, quiet, max_bytes):
     _check_scheme(url)
     key = hashlib.sha256(url.encode()).hexdigest()[:16]
     directory = os.path.join(corpora_dir(home), "urls", key)
-    filename = unquote(os.path.basename(urlparse(url).path)) or "download"
-    path = os.path.join(directory, filename)
+    path = os.path.join(directory, cached_name(url))
     manifest = Manifest(corpora_dir(home))
     if not os.path.exists(path):
         if offline:
@@ -356,22 +391,120 @@ def _url(url, offline, home, sha256, retry, quiet, max_bytes):
         manifest.verify(path)
         if sha256 and sha256_of(path) != sha256.lower():
             raise W2VError(f"cached {path} does not have sha256 {sha256}")
-    if zipfile.is_zipfile(path) or (not path.endswith((".gz", ".bz2")) and tarfile.is_tarfile(path)):
-        unpacked = os.path.join(directory, "unpacked")
-        if not os.path.isdir(unpacked):
-            tmp = unpacked + ".tmp"
+    # NAME.unpacked: the directory holds one download, and NAME.part, NAME.unpacked and
+    # NAME.unpacked.source are its only neighbours whatever NAME is
+    return unpacked(path, f"{path}.unpacked", max_bytes) if is_archive(path) else path
+
+
+def local_archive_dir(path, home=None):
+    """Where a local archive is unpacked: named by the hash of its absolute path."""
+    key = hashlib.sha256(os.path.abspath(path).encode()).hexdigest()[:16]
+    return os.path.join(corpora_dir(home), "local", key, "unpacked")
+
+
+def _stamp(path):
+    """What identifies an archive's content without reading it all (as corpus.py's cache keys)."""
+    st = os.stat(path)
+    return (f"{os.path.abspath(path)} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino} "
+            f"{st.st_dev}")
+
+
+def unpacked(archive, target, max_bytes=MAX_BYTES):
+    """The directory `target` holding the archive's files, unpacked again when the archive
+    changed since; built under a temporary name and renamed, so it is whole or absent."""
+    directory = os.path.dirname(target)
+    stamp_path = f"{target}.source"
+    stamp = _stamp(archive)
+    try:
+        with open(stamp_path, encoding="utf-8") as f:
+            if f.read() == stamp and os.path.isdir(target):
+                return target
+    except OSError:
+        pass
+    tmp = None
+    try:
+        os.makedirs(directory, exist_ok=True)
+        clean_stale_builds(directory)
+        tmp = build_directory(directory)
+        unpack(archive, tmp, max_bytes=max_bytes)
+        if os.path.isdir(target):
+            old = f"{tmp}-old"
+            os.rename(target, old)
+            shutil.rmtree(old, ignore_errors=True)
+        os.rename(tmp, target)
+        with atomic_write(stamp_path, "w", encoding="utf-8") as f:
+            f.write(stamp)
+    except BaseException as e:
+        if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
-            try:
-                unpack(path, tmp, max_bytes=max_bytes)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
-            os.replace(tmp, unpacked)
-        return unpacked
-    return path  # plain text, .gz and .bz2 are read as they are
+        if isinstance(e, OSError):
+            raise W2VError(f"cannot unpack {os.path.basename(archive)} into {directory}: "
+                           f"{e.strerror or e}") from None
+        raise
+    return target
 
 
 def list_corpora(home=None):
     """The named corpora, with whether each is cached here."""
     return [{"name": c.name, "size": c.size, "url": c.url, "description": c.description,
              "cached": os.path.exists(corpus_path(c.name, home))} for c in CORPORA.values()]
+
+
+def _size(path):
+    """Bytes of a file or of the files below a directory (0 for what vanished meanwhile)."""
+    paths = [path] if not os.path.isdir(path) else [
+        os.path.join(root, n) for root, _, names in os.walk(path) for n in names]
+    total = 0
+    for p in paths:
+        try:
+            total += os.lstat(p).st_size
+        except OSError:
+            pass
+    return total
+
+
+def cached_corpora(home=None):
+    """What the download cache holds: dicts of kind ("download" or "unpacked"), path, bytes and
+    source (a URL, a corpus name or a local archive)."""
+    root = corpora_dir(home)
+    manifest = Manifest(root)
+    found = []
+    for name in sorted(CORPORA):
+        if os.path.isdir(os.path.join(root, name)):
+            found.append({"kind": "download", "path": os.path.join(root, name), "source": name})
+    recorded = lambda path: manifest.entries.get(os.path.relpath(path, root), {}).get("url")
+    urls = os.path.join(root, "urls")
+    for key in sorted(os.listdir(urls)) if os.path.isdir(urls) else []:
+        for name in sorted(os.listdir(os.path.join(urls, key))):
+            path = os.path.join(urls, key, name)
+            if name.endswith(".unpacked") and os.path.isdir(path):
+                found.append({"kind": "unpacked", "path": path,
+                              "source": recorded(path.removesuffix(".unpacked"))})
+            elif recorded(path):
+                found.append({"kind": "download", "path": path, "source": recorded(path)})
+    local = os.path.join(root, "local")
+    for key in sorted(os.listdir(local)) if os.path.isdir(local) else []:
+        path = os.path.join(local, key, "unpacked")
+        if not os.path.isdir(path):
+            continue
+        try:
+            with open(f"{path}.source", encoding="utf-8") as f:
+                source = f.read().rsplit(" ", 5)[0]
+        except OSError:
+            source = None
+        found.append({"kind": "unpacked", "path": path, "source": source})
+    for entry in found:
+        entry["bytes"] = _size(entry["path"])
+    return found
+
+
+def clear_unpacked(home=None):
+    """Remove every unpacked archive (they are unpacked again when needed); downloads are kept.
+    Returns the bytes freed."""
+    freed = 0
+    for entry in cached_corpora(home):
+        if entry["kind"] == "unpacked":
+            freed += entry["bytes"]
+            shutil.rmtree(entry["path"], ignore_errors=True)
+            _remove(f"{entry['path']}.source")
+    return freed

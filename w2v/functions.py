@@ -1,7 +1,7 @@
 """Elementwise and row-wise building blocks: sigmoid, softmax, softmax cross-entropy.
 
 Pure numpy, vectorised over the rows of a batch, exact in float64. These are the reference
-definitions of ../shared/MATH.md sections 1-3; the compiled kernels are tested against them.
+definitions of docs/math.md sections 2-4; the compiled kernels are tested against them.
 Nothing here knows about words, files or training.
 """
 import numpy as np

@@ -9,7 +9,7 @@ No kernel allocates: callers pass outputs and scratch space. That lets w2v/nativ
 the kernels once into a plain shared library that runs without numba's runtime; training calls
 them through w2v/native.py, which falls back to these functions under numba's JIT.
 
-Naming, after ../shared/MATH.md and the C tool: a pair is (input word, output word); the input
+Naming, after docs/math.md and the C tool: a pair is (input word, output word); the input
 word's row of V is v_c, the output word's row of U is u_o. For each position t of a sentence
 with a dynamic window of radius b, the inputs are the context words w_{t-b..t+b} (t itself
 excluded) and the output is the centre word w_t, as in word2vec.c's skip-gram: summed over the

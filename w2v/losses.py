@@ -1,11 +1,13 @@
 """The skip-gram losses in plain numpy: the reference that the compiled kernels must match.
 
-MATH.md sections 5-7. Both losses share one interface over a batch of B (centre, outside) pairs:
+docs/math.md sections 6-9. Both losses share one interface over a batch of B (centre, outside) pairs:
 
     cost, grad_v_c, (rows, grad_U_rows) = loss(v_c, outside, U, ...)
 
-    v_c      (B, d)  centre vectors, one row per pair (a word may appear in several rows)
-    outside  (B,)    outside word ids
+    v_c      (B, d)  input rows, one per pair (a word may appear in several rows); training
+                     passes a context word's row of V here and the centre word as `outside`,
+                     as the C tool does (docs/math.md section 6)
+    outside  (B,)    output word ids
     U        (W, d)  outside vectors
     cost             summed over the batch
     grad_v_c (B, d)  gradient wrt each row of v_c
@@ -61,7 +63,7 @@ def neg_sampling_loss(v_c, outside, U, negatives):
 
 
 def window_loss(V, U, centre, outside, negatives=None):
-    """Skip-gram over one window: J = Σ_j J(v_c, w_{t+j}, U), MATH.md section 7.
+    """Skip-gram over one window: J = Σ_j J(v_c, w_{t+j}, U), docs/math.md section 6.
 
     centre: the centre word id; outside: (n,) the ids of its context words; negatives: None for
     the full softmax, else (n, K), one row per context word. Returns (cost, dV, dU) with dV and

@@ -19,7 +19,8 @@ def plot_words(vectors, words, out):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise W2VError("plotting needs matplotlib: pip install 'w2v[plot]'") from None
+        raise W2VError("plotting needs matplotlib: pip install matplotlib "
+                       "(or, in w2v's checkout, pip install -e '.[plot]')") from None
     words = [w for w in words if w in vectors]
     if len(words) < 2:
         raise W2VError("need at least two words that are in the vocabulary to plot")

@@ -196,7 +196,9 @@ def _check_corpus_untouched(config, corpus_path):
 def _read_corpus(config, path, quiet, log):
     with tqdm(desc="reading corpus", unit=" tokens", unit_scale=True, disable=True if quiet else None,
               file=sys.stderr, leave=False) as bar:
-        stream = corpus.load_stream(path, config.tokens, config.cache_dir, progress=bar.update)
+        stream = corpus.load_stream(path, config.tokens, config.cache_dir, progress=bar.update,
+                                    lowercase=config.lowercase, max_bytes=config.max_bytes,
+                                    warn=lambda message: log(f"warning: {message}"))
     if stream.replaced_bytes:
         log(f"warning: {stream.replaced_bytes} bytes of {path} were not UTF-8 and were replaced")
     return stream

@@ -1,6 +1,6 @@
 """Trained word vectors: saving and loading the word2vec text and binary formats.
 
-MATH.md section 10. Binary: a header line `W d`, then per word its UTF-8 bytes, a space and d
+docs/math.md section 15. Binary: a header line `W d`, then per word its UTF-8 bytes, a space and d
 little-endian float32 values; we write a newline after each vector, as word2vec.c does, and read
 files with or without it (gensim writes none). Text: the header, then `word x1 ... xd` lines.
 Both are what gensim's KeyedVectors.load_word2vec_format and word2vec.c read.
@@ -14,9 +14,10 @@ import numpy as np
 
 from .atomic import atomic_write
 from .errors import W2VError
+from .keyed import GensimMethods
 
 
-class Vectors:
+class Vectors(GensimMethods):
     """Words and their vectors, row i of `matrix` (W, d) float32 belonging to words[i]."""
 
     def __init__(self, words, matrix):
@@ -37,12 +38,6 @@ class Vectors:
     @property
     def dim(self):
         return self.matrix.shape[1]
-
-    def __contains__(self, word):
-        return word in self.index
-
-    def __getitem__(self, word):
-        return self.matrix[self.index[word]]
 
     @property
     def unit(self):

@@ -75,7 +75,7 @@ class Vocab:
         return cls([w for w, _ in pairs], np.array([c for _, c in pairs], dtype=np.int64))
 
     def keep_probabilities(self, sample):
-        """P(keep) per word for subsampling with threshold `sample` (MATH.md section 8).
+        """P(keep) per word for subsampling with threshold `sample` (docs/math.md section 11).
 
         keep(w) = min(1, (sqrt(f / (s T)) + 1) · s T / f), f the word's count, T the total.
         sample = 0 keeps everything.

@@ -1,12 +1,12 @@
 """A one-hidden-layer network: sigmoid hidden layer, softmax output, cross-entropy cost.
 
-MATH.md section 4. It is not used to train word vectors; it exists so that the gradient
-checker has a multi-layer model whose every gradient (W1, b1, W2, b2 and the input x) is
-checked, as a student checking the backpropagation algebra would want.
+docs/math.md section 5. It is not used to train word vectors, which is why it lives inside the
+gradient checker: it gives the checker a multi-layer model whose every gradient (W1, b1, W2, b2
+and the input x) is checked, as a student checking the backpropagation algebra would want.
 """
 import numpy as np
 
-from .functions import sigmoid, softmax_cross_entropy
+from ..functions import sigmoid, softmax_cross_entropy
 
 
 def param_count(Dx, H, Dy):
