@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_one_line_error, planted_corpus, run_cli
-from w2v import TrainConfig, TrainingInterrupted, Vectors, corpus, sgd, steps, train
+from w2v import TrainConfig, TrainingInterrupted, Vectors, checkpoint, corpus, sgd, steps, train
 
 
 def _config(tmp_path, corpus, **kw):
@@ -238,9 +238,9 @@ def test_every_chunk_tally_is_summed_exactly_once(threads):
         return float(ids.sum() + 1), len(ids), state  # integer-valued: float64 sums are exact
 
     config = TrainConfig(threads=threads, epochs=3, sample=0)
-    progress = sgd.Progress()
+    progress = checkpoint.Progress()
     V = U = np.zeros((50, 2), np.float32)
-    trained = sgd.run(lambda a, b: raw[a:b], chunks, remap, keep, step, V, U, config, progress)
+    trained = sgd.run_(lambda a, b: raw[a:b], chunks, remap, keep, step, V, U, config, progress)
     ids = raw[raw != 0xFFFFFFFF]
     expected = (float(ids.sum()) + len(chunks[0])) / len(ids)
     assert progress.epoch_costs == [expected] * 3

@@ -6,10 +6,13 @@ and a non-zero exit: 2 for bad usage, 1 for everything else.
 """
 import dataclasses
 import json
+import math
+import signal
 import sys
 import typing
 
 import click
+from click.core import ParameterSource
 
 from . import __version__
 from .aliases import PeerNamesCommand
@@ -58,6 +61,17 @@ def gradcheck(seed, dim, vocab, max_coords, as_json):
         sys.exit(1)
 
 
+class FiniteFloatRange(click.FloatRange):
+    """A float in a range, never nan or ±inf (which pass FloatRange's comparisons)."""
+    name = "float range"
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        if not math.isfinite(value):
+            self.fail(f"{value} is not a finite number.", param, ctx)
+        return value
+
+
 def config_options(fn):
     """Add one Click option per TrainConfig field, with its default, help and bounds."""
     for f in reversed(dataclasses.fields(TrainConfig)):
@@ -73,9 +87,9 @@ def config_options(fn):
         if meta["choices"]:
             ptype = click.Choice(meta["choices"])
         elif kind is int:
-            ptype = click.INT if meta["min"] is None else click.IntRange(min=meta["min"])
+            ptype = click.IntRange(min=meta["min"], max=meta["max"])
         elif kind is float:
-            ptype = click.FLOAT if meta["min"] is None else click.FloatRange(min=meta["min"])
+            ptype = FiniteFloatRange(min=meta["min"], max=meta["max"])
         else:
             ptype = click.STRING
         fn = click.option(f"--{name}", f.name, type=ptype, default=f.default,
@@ -90,14 +104,23 @@ def config_options(fn):
                    "record the figures in the JSON sidecar.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or messages.")
 def train(evaluate, quiet, **settings):
-    """Train skip-gram vectors on a corpus and save them."""
+    """Train skip-gram vectors on a corpus and save them.
+
+    With --resume, the run continues with the checkpoint's settings; options given beside it may
+    change where files go and the threads, and a changed model setting is refused.
+    """
     from .train import TrainingInterrupted, train as train_vectors
 
+    ctx = click.get_current_context()
+    given = {name for name in settings
+             if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT,
+                                                       ParameterSource.DEFAULT_MAP)}
     try:
-        vectors = train_vectors(TrainConfig(**settings), quiet=quiet, evaluate=evaluate)
+        vectors = train_vectors(TrainConfig(**settings), quiet=quiet, evaluate=evaluate,
+                                given=given)
     except TrainingInterrupted as e:
         click.echo(f"w2v: {e}", err=True)
-        sys.exit(130)
+        sys.exit(e.exit_code)
     if evaluate:
         _print_eval(vectors.stats["eval"])
 
@@ -297,17 +320,41 @@ def plot(vectors, words, out):
     click.echo(f"wrote {out}", err=True)
 
 
+class _Terminated(BaseException):
+    """SIGTERM outside the training loop (which checkpoints instead): unwinds like Ctrl-C, so
+    temporary files are removed, and exits 143 as a process the signal ended."""
+
+
+def _terminate(signum, frame):
+    raise _Terminated()
+
+
 def main(argv=None):
     """Entry point: run the CLI, turning every user error into one line and an exit code."""
+    # Not if SIGTERM is ignored (inherited) or handled by a program that calls main().
+    unwind = signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    if unwind:
+        signal.signal(signal.SIGTERM, _terminate)
+    try:
+        _run(argv)
+    finally:
+        if unwind:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _run(argv):
     try:
         code = cli.main(args=argv, prog_name="w2v", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("w2v: aborted", err=True)
         sys.exit(130)
+    except _Terminated:
+        click.echo("w2v: terminated (SIGTERM)", err=True)
+        sys.exit(143)
     except click.ClickException as e:
         click.echo(f"w2v: error: {e.format_message()}", err=True)
         sys.exit(e.exit_code)
     except W2VError as e:
         click.echo(f"w2v: error: {e}", err=True)
-        sys.exit(1)
+        sys.exit(e.exit_code)
     sys.exit(code if isinstance(code, int) else 0)

@@ -1,18 +1,30 @@
 """TrainConfig: every training setting in one place, with the C tool's and gensim's defaults.
 
 The CLI's options for `w2v train` are generated from these fields (name, default, help, bounds),
-so a setting is declared once. `validate` raises W2VError for values no run can use.
+so a setting is declared once. `validate` raises SettingError for values no run can use: below
+the minimum, above the maximum, or (any float) not finite. The maxima are far beyond any useful
+value; they are there so that a typo (1e30 for 1e-3) is refused before training, not after.
 """
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .errors import SettingError
 
-def setting(default, help, minimum=None, choices=None, flag=None, cli=True):
-    """A dataclass field with what the CLI needs to know about it."""
-    return field(default=default, metadata={"help": help, "min": minimum, "choices": choices,
-                                            "flag": flag, "cli": cli})
+
+def setting(default, help, minimum=None, maximum=None, choices=None, flag=None, cli=True,
+            path=False, model=True):
+    """A dataclass field with what the CLI needs to know about it.
+
+    path: a local file the run reads or writes (recorded absolute, so a resumed run finds it from
+    any directory). model: the setting shapes the trained vectors, so a resumed run may not change
+    it; where files go and how the work is spread are not the model.
+    """
+    return field(default=default, metadata={"help": help, "min": minimum, "max": maximum,
+                                            "choices": choices, "flag": flag, "cli": cli,
+                                            "path": path, "model": model})
 
 
 def usable_cores():
@@ -32,14 +44,16 @@ class TrainConfig:
                                           "archive of them "
                                           "[default: the WordNet glosses shipped in w2v/data/].")
     offline: bool = setting(False, "Never download: fail if the corpus is not cached.",
-                            flag="offline")
-    sha256: Optional[str] = setting(None, "Expected sha256 of a corpus downloaded from a URL.")
+                            flag="offline", model=False)
+    sha256: Optional[str] = setting(None, "Expected sha256 of a corpus downloaded from a URL.",
+                                    model=False)
     max_bytes: int = setting(20 * 10 ** 9, "Refuse archives and compressed files that unpack to "
-                                         "more bytes.", minimum=1)
-    out: str = setting("vectors.bin", "Where to save the vectors (V).")
+                                         "more bytes.", minimum=1, model=False)
+    out: str = setting("vectors.bin", "Where to save the vectors (V).", path=True, model=False)
     format: Optional[str] = setting(None, "Vector file format [default: from --out: .bin binary, "
-                                          "else text].", choices=("bin", "text"))
-    save_outside: Optional[str] = setting(None, "Also save the outside vectors U here.")
+                                          "else text].", choices=("bin", "text"), model=False)
+    save_outside: Optional[str] = setting(None, "Also save the outside vectors U here.", path=True,
+                                          model=False)
     tokens: str = setting("space", "Tokens: whitespace-split (space) or runs of letters (words); "
                                    "both lowercased unless --no-lowercase.",
                     choices=("space", "words"))
@@ -49,59 +63,71 @@ class TrainConfig:
                               flag="lowercase")
     min_count: int = setting(5, "Drop words seen fewer times.", minimum=1)
     max_vocab: Optional[int] = setting(None, "Keep at most this many most frequent words.", minimum=1)
-    save_vocab: Optional[str] = setting(None, "Write the vocabulary (`word count` lines) here.")
+    save_vocab: Optional[str] = setting(None, "Write the vocabulary (`word count` lines) here.",
+                                        path=True, model=False)
     read_vocab: Optional[str] = setting(None, "Use this vocabulary (`word count` lines) instead of "
-                                              "the corpus counts.")
-    sample: float = setting(1e-3, "Subsampling threshold for frequent words (0: off).", minimum=0.0)
-    ns_exponent: float = setting(0.75, "Negative sampling draws P(w) ∝ count^this.")
+                                              "the corpus counts.", path=True)
+    sample: float = setting(1e-3, "Subsampling threshold for frequent words (0: off).", minimum=0.0,
+                            maximum=1.0)
+    ns_exponent: float = setting(0.75, "Negative sampling draws P(w) ∝ count^this.", minimum=-2.0,
+                                 maximum=2.0)
     loss: str = setting("neg", "Loss: negative sampling or the full softmax.",
                         choices=("neg", "softmax"))
-    negative: int = setting(5, "Negatives per positive pair (K).", minimum=0)
+    negative: int = setting(5, "Negatives per positive pair (K); at most 10 per vocabulary word.",
+                            minimum=0, maximum=1000)
     shared_negatives: bool = setting(True, "One draw of K negatives per window (HogBatch) rather "
                                            "than per pair.", flag="shared-negatives")
-    dim: int = setting(100, "Vector dimension d.", minimum=1)
+    dim: int = setting(100, "Vector dimension d.", minimum=1, maximum=10_000)
     window: int = setting(5, "Maximum context radius; each centre draws its radius from 1..window.",
-                          minimum=1)
-    epochs: int = setting(5, "Passes over the corpus.", minimum=1)
-    alpha: float = setting(0.025, "Initial learning rate.", minimum=0.0)
-    min_alpha: float = setting(0.0001, "Final learning rate, reached linearly.", minimum=0.0)
+                          minimum=1, maximum=1000)
+    epochs: int = setting(5, "Passes over the corpus.", minimum=1, maximum=1_000_000)
+    alpha: float = setting(0.025, "Initial learning rate.", minimum=0.0, maximum=1.0)
+    min_alpha: float = setting(0.0001, "Final learning rate, reached linearly.", minimum=0.0,
+                               maximum=1.0)
     seed: int = setting(1, "Random seed: one thread and a seed give byte-identical vectors.",
-                        minimum=0)
+                        minimum=0, maximum=2 ** 63 - 1)
     threads: int = setting(usable_cores(), "Training threads (Hogwild); default: the cores this "
-                                           "process may use.", minimum=1)
+                                           "process may use.", minimum=1, maximum=4096, model=False)
     batch_words: int = setting(1024, "Pairs per matrix product of the softmax loss: bounds its "
-                                     "(batch x W) score matrix.", minimum=1)
+                                     "(batch x W) score matrix.", minimum=1, maximum=1_000_000)
     chunk_words: int = setting(32768, "Corpus tokens handed to a training step at once.", minimum=1,
                                cli=False)
     checkpoint: Optional[str] = setting(None, "Save a checkpoint here every --checkpoint-every "
-                                              "seconds and at the end of every epoch.")
-    checkpoint_every: float = setting(60.0, "Seconds between checkpoints.", minimum=0.0)
-    resume: Optional[str] = setting(None, "Continue the run saved in this checkpoint.")
+                                              "seconds and at the end of every epoch.", path=True,
+                                        model=False)
+    checkpoint_every: float = setting(60.0, "Seconds between checkpoints.", minimum=0.0,
+                                      maximum=1e9, model=False)
+    resume: Optional[str] = setting(None, "Continue the run saved in this checkpoint, with its "
+                                          "settings; options given beside it change where files "
+                                          "go and the threads, not the model.", path=True,
+                                    model=False)
     cache_dir: Optional[str] = setting(None, "Where token-id caches go [default: $W2V_HOME/ids or "
-                                             "~/.cache/w2v/ids].", cli=False)
-
-    # What a resumed run may change: where things go and how the work is spread, not the model.
-    RUN_ONLY = ("out", "format", "save_outside", "save_vocab", "checkpoint", "checkpoint_every",
-                "resume", "threads", "offline", "max_bytes")
+                                             "~/.cache/w2v/ids].", cli=False, model=False)
 
     def validate(self):
-        """Raise W2VError for settings no run can use; return self."""
-        from .errors import W2VError
-
+        """Raise SettingError for settings no run can use; return self."""
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            lo, choices = f.metadata["min"], f.metadata["choices"]
             if value is None:
                 continue
+            option = "--" + f.name.replace("_", "-")
+            lo, hi, choices = f.metadata["min"], f.metadata["max"], f.metadata["choices"]
+            if isinstance(value, float) and not math.isfinite(value):
+                raise SettingError(f"{option} must be a finite number, got {value}")
             if lo is not None and value < lo:
-                raise W2VError(f"--{f.name.replace('_', '-')} must be at least {lo}, got {value}")
+                raise SettingError(f"{option} must be at least {lo}, got {value}")
+            if hi is not None and value > hi:
+                raise SettingError(f"{option} must be at most {hi}, got {value}")
             if choices and value not in choices:
-                raise W2VError(f"--{f.name.replace('_', '-')} must be one of {', '.join(choices)}, "
-                               f"got {value!r}")
+                raise SettingError(f"{option} must be one of {', '.join(choices)}, got {value!r}")
+            if f.metadata["path"] and value == "":
+                raise SettingError(f"{option} must not be empty")
+            if f.metadata["path"] and value.endswith(os.sep):
+                raise SettingError(f"{option} {value} names a directory; give a file name")
         if self.loss == "neg" and self.negative < 1:
-            raise W2VError("--negative must be at least 1 with --loss neg")
+            raise SettingError("--negative must be at least 1 with --loss neg")
         if self.min_alpha > self.alpha:
-            raise W2VError(f"--min-alpha ({self.min_alpha}) is above --alpha ({self.alpha})")
+            raise SettingError(f"--min-alpha ({self.min_alpha}) is above --alpha ({self.alpha})")
         return self
 
     def vector_format(self):

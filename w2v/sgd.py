@@ -3,38 +3,28 @@
 For each chunk it draws the chunk's seed and learning rate, prepares the chunk's ids (vocabulary
 and subsampling, in the kernel), and hands them to the loss's step (w2v/steps.py), which walks
 the windows and updates V and U in place. It tallies the cost in float64, drives the progress
-bar, writes checkpoints and stops cleanly on Ctrl-C. With threads it runs chunks concurrently
-(Hogwild) and sums the per-chunk tallies in the main thread, so no tally is ever overwritten.
+bar, calls for checkpoints, stops cleanly on Ctrl-C or SIGTERM, and stops with Diverged when a
+chunk's cost is not finite. With threads it runs chunks concurrently (Hogwild) and sums the
+per-chunk tallies in the main thread, so no tally is ever overwritten.
 
 A chunk's random stream depends only on (seed, epoch, chunk index) and its learning rate only on
 its position in the run, so one thread gives the same bytes every time, and a run resumed from a
 checkpoint (taken between chunks) gives the same bytes as a run never stopped.
+
+Functions whose name ends in an underscore update their arguments in place.
 """
+import math
 import signal
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import native
+from .errors import W2VError
 
 _MASK64 = (1 << 64) - 1
-
-
-@dataclass
-class Progress:
-    """Where a run stands; saved in checkpoints. Every chunk before (epoch, chunk) is done."""
-    epoch: int = 0
-    chunk: int = 0
-    cost: float = 0.0  # summed cost of this epoch's finished chunks (float64)
-    pairs: int = 0  # positive pairs of this epoch's finished chunks
-    epoch_costs: list = field(default_factory=list)  # mean cost per pair of each finished epoch
-
-    @property
-    def mean_cost(self):
-        return self.cost / self.pairs if self.pairs else float("nan")
 
 
 def chunk_seed(seed, epoch, chunk):
@@ -51,104 +41,166 @@ def learning_rate(alpha, min_alpha, progress):
 
 
 class StopRequest:
-    """Set by Ctrl-C (SIGINT) or a caller's predicate; the loop checks it between chunks."""
+    """Set by SIGINT (Ctrl-C), SIGTERM (`timeout`, batch schedulers, `docker stop`) or a caller's
+    predicate; the loop checks it between chunks. A signal the process was started ignoring
+    (`nohup`, a shell's background job) stays ignored."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self):
-        self.requested = False
+        self.signum = None
+        self._previous = {}
 
     def __enter__(self):
-        self._previous = None
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for signum in self.SIGNALS:
+                if signal.getsignal(signum) is not signal.SIG_IGN:
+                    self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def _handle(self, signum, frame):
-        self.requested = True
+        self.signum = signum
 
     def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
 
 
 class Stopped(Exception):
     """The run stopped between chunks at the user's request; progress is consistent."""
 
+    def __init__(self, signum):
+        self.signum = signum  # the signal that asked, or SIGINT for a caller's predicate
+        super().__init__(signum)
 
-def run(read, chunks, remap, keep, step, V, U, config, progress, bar=None, on_checkpoint=None,
-        stop_when=None):
+
+class Diverged(W2VError):
+    """A chunk's cost was not finite: the vectors have overflowed and training cannot recover."""
+
+    def __init__(self, epoch, cost):
+        super().__init__(f"training diverged at epoch {epoch + 1} (cost {cost}): lower --alpha")
+
+
+class _Chunks:
+    """Runs chunks in the calling thread, or on a pool with at most 2 x threads in flight, and
+    hands each result to `tally` in the calling thread, in the order they finish."""
+
+    def __init__(self, threads, work, tally):
+        self.work, self.tally = work, tally
+        self.pool = ThreadPoolExecutor(threads) if threads > 1 else None
+        self.limit = 2 * threads
+        self.in_flight = set()
+
+    def submit(self, epoch, i):
+        if self.pool is None:
+            self.tally(self.work(epoch, i))
+            return
+        self.in_flight.add(self.pool.submit(self.work, epoch, i))
+        if len(self.in_flight) >= self.limit:
+            done, self.in_flight = wait(self.in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                self.tally(future.result())
+
+    def drain(self):
+        """Wait for every chunk in flight, so the progress counts all submitted chunks."""
+        in_flight, self.in_flight = self.in_flight, set()
+        for future in in_flight:
+            self.tally(future.result())
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+
+def run_(read, chunks, remap, keep, step, V, U, config, progress, bar=None, on_checkpoint=None,
+         stop_when=None):
     """Train until progress reaches config.epochs; updates V, U and progress in place.
 
     read(start, stop): the corpus's uint32 ids over the full vocabulary; chunks: (starts, ends,
     tokens) from corpus.chunk_bounds; remap and keep: what native.prepare_chunk needs.
-    on_checkpoint(progress)
-    is called every config.checkpoint_every seconds and at the end of every epoch, with no chunk
-    in flight. stop_when(epoch, chunk), called before each chunk, stops the run as Ctrl-C does
-    when it returns True.
-    Raises Stopped after draining the chunks in flight. Returns the corpus tokens trained.
+    on_checkpoint(progress) is called every config.checkpoint_every seconds and at the end of every
+    epoch, with no chunk in flight. stop_when(epoch, chunk), called before each chunk, stops the
+    run as Ctrl-C does when it returns True.
+    Raises Stopped after draining the chunks in flight, Diverged on a cost that is not finite.
+    Returns the corpus tokens trained.
     """
+    n_chunks = len(chunks[0])
+    work = _chunk_work(read, chunks, remap, keep, step, V, U, config)
+    tally = _Tally(progress, bar, config.epochs)
+    due = _Clock(config.checkpoint_every if on_checkpoint else math.inf)
+    with StopRequest() as stop, _Chunks(config.threads, work, tally) as pending:
+        while progress.epoch < config.epochs:
+            for i in range(progress.chunk, n_chunks):
+                if stop.signum or (stop_when is not None and stop_when(progress.epoch, i)):
+                    pending.drain()
+                    progress.chunk = i
+                    raise Stopped(stop.signum or signal.SIGINT)
+                pending.submit(progress.epoch, i)
+                if i + 1 < n_chunks and due():  # the epoch's end checkpoints anyway
+                    pending.drain()
+                    progress.chunk = i + 1
+                    on_checkpoint(progress)
+            pending.drain()
+            progress.end_epoch_()
+            if on_checkpoint:
+                on_checkpoint(progress)
+                due.reset()
+    return tally.tokens
+
+
+def _chunk_work(read, chunks, remap, keep, step, V, U, config):
+    """work(epoch, i) trains chunk i of that epoch -> (cost, pairs, tokens, alpha)."""
     starts, ends, tokens = chunks
-    n_chunks, N, E = len(starts), int(ends[-1]), config.epochs
+    N, E = int(ends[-1]), config.epochs
     keep = keep.astype(np.float32)
 
     def work(epoch, i):
         state = chunk_seed(config.seed, epoch, i)
         alpha = learning_rate(config.alpha, config.min_alpha, (epoch * N + starts[i]) / (E * N))
         sen, state = native.prepare_chunk(read(starts[i], ends[i]), remap, keep, state)
-        cost, pairs, _ = step(sen, V, U, alpha, np.uint64(state))
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is told by its cost
+            cost, pairs, _ = step(sen, V, U, alpha, np.uint64(state))
         return cost, pairs, int(tokens[i]), alpha
 
-    def tally(result):
-        cost, pairs, n_tokens, alpha = result
-        progress.cost += cost
-        progress.pairs += pairs
-        if bar is not None:
-            bar.set_postfix(epoch=f"{progress.epoch + 1}/{E}", alpha=f"{alpha:.5f}",
-                            cost=f"{progress.mean_cost:.4f}", refresh=False)
-            bar.update(n_tokens)
-        return n_tokens
+    return work
 
-    trained = 0
-    last_checkpoint = time.monotonic()
-    pool = ThreadPoolExecutor(config.threads) if config.threads > 1 else None
-    in_flight = set()
 
-    def drain():
-        nonlocal trained
-        for future in list(in_flight):
-            trained += tally(future.result())
-        in_flight.clear()
+class _Tally:
+    """Adds each chunk's result to the progress and the bar; counts the tokens trained."""
 
-    try:
-        with StopRequest() as stop:
-            while progress.epoch < E:
-                i = progress.chunk
-                while i < n_chunks:
-                    if stop.requested or (stop_when is not None and stop_when(progress.epoch, i)):
-                        drain()
-                        progress.chunk = i
-                        raise Stopped()
-                    if pool is None:
-                        trained += tally(work(progress.epoch, i))
-                    else:
-                        in_flight.add(pool.submit(work, progress.epoch, i))
-                        if len(in_flight) >= 2 * config.threads:
-                            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                            for future in done:
-                                in_flight.discard(future)
-                                trained += tally(future.result())
-                    i += 1
-                    if on_checkpoint and time.monotonic() - last_checkpoint >= config.checkpoint_every:
-                        drain()
-                        progress.chunk = i
-                        on_checkpoint(progress)
-                        last_checkpoint = time.monotonic()
-                drain()
-                progress.epoch_costs.append(progress.mean_cost)
-                progress.epoch, progress.chunk, progress.cost, progress.pairs = progress.epoch + 1, 0, 0.0, 0
-                if on_checkpoint and progress.epoch < E:
-                    on_checkpoint(progress)
-                    last_checkpoint = time.monotonic()
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True)
-    return trained
+    def __init__(self, progress, bar, epochs):
+        self.progress, self.bar, self.epochs = progress, bar, epochs
+        self.tokens = 0
+
+    def __call__(self, result):
+        cost, pairs, tokens, alpha = result
+        p = self.progress
+        if not math.isfinite(cost):
+            raise Diverged(p.epoch, cost)
+        p.cost += cost
+        p.pairs += pairs
+        self.tokens += tokens
+        if self.bar is not None:
+            self.bar.set_postfix(epoch=f"{p.epoch + 1}/{self.epochs}", alpha=f"{alpha:.5f}",
+                                 cost=f"{p.mean_cost:.4f}", refresh=False)
+            self.bar.update(tokens)
+
+
+class _Clock:
+    """due() is True once every `seconds`, then starts counting again."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.reset()
+
+    def reset(self):
+        self.last = time.monotonic()
+
+    def __call__(self):
+        if time.monotonic() - self.last < self.seconds:
+            return False
+        self.reset()
+        return True

@@ -8,38 +8,44 @@ run writes (vectors, the JSON sidecar, checkpoints), each written atomically.
 """
 import dataclasses
 import json
+import math
 import os
+import shlex
+import signal
 import sys
 import time
 
 import numpy as np
 from tqdm import tqdm
 
-from . import corpus, download, native, sgd
+from . import checkpoint, corpus, download, native, sgd
 from .atomic import atomic_write, check_writable
 from .config import TrainConfig
-from .errors import W2VError
+from .errors import SettingError, W2VError
 from .evaluate import default_path, evaluate_all
 from .steps import STEPS
 from .vectors import Vectors
 from .vocab import Vocab
 
 DEFAULT_CORPUS = default_path("wordnet-glosses.txt.gz")
-CHECKPOINT_VERSION = 1
 
 
 class TrainingInterrupted(W2VError):
-    """Training stopped at the user's request after saving a checkpoint."""
+    """Training stopped at the user's request (Ctrl-C, SIGTERM) after saving a checkpoint."""
 
-    def __init__(self, checkpoint):
-        self.checkpoint = checkpoint
-        super().__init__(f"interrupted; checkpoint saved to {checkpoint}; "
-                         f"continue with: w2v train --resume {checkpoint}")
+    def __init__(self, checkpoint, signum=signal.SIGINT):
+        self.checkpoint, self.signum = checkpoint, signum
+        self.exit_code = 128 + signum  # what the shell reports for a process the signal ended
+        how = "terminated (SIGTERM)" if signum == signal.SIGTERM else "interrupted"
+        super().__init__(f"{how}; checkpoint saved to {checkpoint}; "
+                         f"continue with: w2v train --resume {shlex.quote(checkpoint)}")
 
 
-def _log(quiet, message):
-    if not quiet:
-        print(message, file=sys.stderr, flush=True)
+def _logger(quiet):
+    def log(message):
+        if not quiet:
+            print(message, file=sys.stderr, flush=True)
+    return log
 
 
 def resolve_corpus(config, quiet=False):
@@ -52,107 +58,239 @@ def resolve_corpus(config, quiet=False):
                             quiet=quiet, max_bytes=config.max_bytes)
 
 
-def train(config, quiet=False, stop_when=None, evaluate=False):
+def train(config, quiet=False, stop_when=None, evaluate=False, given=None):
     """Train skip-gram vectors as `config` says, save them, and return them as Vectors.
 
     quiet hides the progress bar and messages. stop_when(epoch, chunk) -> bool stops the run between
     chunks as Ctrl-C does: a checkpoint is saved and TrainingInterrupted raised. evaluate scores
     the vectors on the shipped analogy and word-pair sets and records that in the sidecar.
+    With config.resume, the run continues the checkpoint's with its settings, except the fields
+    named in `given` (default: those that differ from TrainConfig's defaults), which may change
+    where files go and the threads, not the model.
     """
-    checkpoint = _load_checkpoint(config.resume) if config.resume else None
-    if checkpoint is not None:
-        saved = TrainConfig(**json.loads(str(checkpoint["config"])))
-        config = dataclasses.replace(saved, **{k: getattr(config, k) for k in TrainConfig.RUN_ONLY})
-    config.validate()
-    for path in [config.out, config.save_outside, config.checkpoint, config.save_vocab]:
-        if path:
-            try:
-                check_writable(path)
-            except OSError as e:
-                raise W2VError(f"cannot write {path}: {e.strerror}") from None
-
+    log = _logger(quiet)
+    config, resumed = _settings(config, given, log)
+    _check_outputs(config)
     path = resolve_corpus(config, quiet)
-    with tqdm(desc="reading corpus", unit=" tokens", unit_scale=True, disable=True if quiet else None,
-              file=sys.stderr, leave=False) as bar:
-        stream = corpus.load_stream(path, config.tokens, config.cache_dir, progress=bar.update,
-                                    lowercase=config.lowercase, max_bytes=config.max_bytes,
-                                    warn=lambda message: _log(quiet, f"warning: {message}"))
-    if stream.replaced_bytes:
-        _log(quiet, f"warning: {stream.replaced_bytes} bytes of {path} were not UTF-8 and were replaced")
-
-    if checkpoint is not None:
-        if str(checkpoint["corpus_key"]) != stream.key:
-            raise W2VError(f"{config.resume} was made from another corpus or tokenizer, "
-                           "or the corpus changed since")
-        vocab = Vocab(list(checkpoint["words"]), checkpoint["counts"])
-    elif config.read_vocab:
-        vocab = Vocab.read(config.read_vocab)
-    else:
-        vocab = Vocab.from_counts(stream.words, stream.counts, config.min_count, config.max_vocab)
-    if config.save_vocab:
-        vocab.save(config.save_vocab)
-    remap = _remap(vocab, stream)
-    keep = vocab.keep_probabilities(config.sample)
-    W, d = len(vocab), config.dim
-
-    if checkpoint is not None:
-        V, U = checkpoint["V"], checkpoint["U"]
-        progress = sgd.Progress(int(checkpoint["epoch"]), int(checkpoint["chunk"]),
-                                float(checkpoint["cost"]), int(checkpoint["pairs"]),
-                                list(checkpoint["epoch_costs"]))
-    else:
-        rng = np.random.default_rng(config.seed)
-        V = rng.random((W, d), dtype=np.float32)  # in place below: no (W, d) temporaries
-        V -= 0.5
-        V /= d  # as word2vec.c: U(-0.5/d, 0.5/d)
-        U = np.zeros((W, d), dtype=np.float32)
-        progress = sgd.Progress()
+    _check_corpus_untouched(config, path)
+    stream = _read_corpus(config, path, quiet, log)
+    vocab = _vocabulary(config, stream, resumed)
+    remap, keep = _remap(vocab, stream), vocab.keep_probabilities(config.sample)
+    V, U, progress = _start(config, len(vocab), resumed)
+    chunks = corpus.chunk_bounds(stream, config.chunk_words)
+    if progress.chunk > len(chunks[0]):
+        raise W2VError(f"checkpoint {config.resume} is damaged: chunk {progress.chunk} is beyond "
+                       f"the corpus's {len(chunks[0])}")
 
     compile_start = time.perf_counter()
-    native.backend(log=lambda message: _log(quiet, message))
+    native.backend(log=log)
     step = STEPS[config.loss](config, vocab)
-    _log(quiet, f"vocabulary: {W:,} words; corpus: {stream.tokens:,} tokens; "
-                f"loss {config.loss}, d={d}, window {config.window}, {config.threads} thread(s)")
+    log(f"vocabulary: {len(vocab):,} words; corpus: {stream.tokens:,} tokens; loss {config.loss}, "
+        f"d={config.dim}, window {config.window}, {config.threads} thread(s)")
     if config.loss == "softmax":
-        _log(quiet, _softmax_estimate(config, vocab, keep, stream.tokens))
-
+        log(_softmax_estimate(config, vocab, keep, stream.tokens))
     _warm_up(step, remap, keep, V, U)
     compile_seconds = time.perf_counter() - compile_start
 
-    chunks = corpus.chunk_bounds(stream, config.chunk_words)
-    checkpoint_path = config.checkpoint or config.out + ".ckpt"
-
-    def save_checkpoint(p):
-        _save_checkpoint(checkpoint_path, config, stream.key, vocab, V, U, p)
-
-    done_tokens = progress.epoch * stream.tokens + int(chunks[2][:progress.chunk].sum())
-    with tqdm(total=config.epochs * stream.tokens, initial=done_tokens, unit="w", unit_scale=True,
-              desc="training", disable=quiet, file=sys.stderr, smoothing=0.1) as bar:
-        start = time.perf_counter()
-        try:
-            trained = sgd.run(stream.read, chunks, remap, keep, step, V, U, config, progress, bar,
-                              save_checkpoint if config.checkpoint else None, stop_when)
-        except sgd.Stopped:
-            save_checkpoint(progress)
-            raise TrainingInterrupted(checkpoint_path) from None
-        train_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    trained = _run(config, stream, chunks, remap, keep, step, vocab, V, U, progress, stop_when,
+                   quiet)
+    train_seconds = time.perf_counter() - start
+    _check_finite(V, U)
 
     vectors = Vectors(vocab.words, V)
-    vectors.save(config.out, config.vector_format())
-    if config.save_outside:
-        Vectors(vocab.words, U).save(config.save_outside, config.vector_format())
-    stats = {"vocab_size": W, "tokens": stream.tokens, "train_seconds": round(train_seconds, 3),
-             "compile_seconds": round(compile_seconds, 3), "kernels": native.describe(),
+    stats = {"vocab_size": len(vocab), "tokens": stream.tokens,
+             "train_seconds": round(train_seconds, 3), "compile_seconds": round(compile_seconds, 3),
+             "kernels": native.describe(),
              "words_per_sec": round(trained / train_seconds) if train_seconds > 0 else None,
              "final_cost": progress.epoch_costs[-1], "epoch_costs": progress.epoch_costs}
     if evaluate:
         stats["eval"] = evaluate_all(vectors)
-    with atomic_write(config.out + ".json", "w", encoding="utf-8") as f:
-        json.dump({"settings": config.as_dict(), **stats}, f, indent=2)
-    _log(quiet, f"saved {W:,} vectors to {config.out}; {stats['words_per_sec']:,} words/s, "
-                f"final cost {stats['final_cost']:.4f}")
+    _save(config, vectors, U, stats)
+    log(f"saved {len(vocab):,} vectors to {config.out}; "
+        f"{stats['words_per_sec'] or 0:,} words/s, final cost {stats['final_cost']:.4f}")
     vectors.stats = stats
     return vectors
+
+
+def _settings(config, given, log):
+    """The run's settings, checked, with local paths absolute; and the checkpoint it resumes."""
+    if given is None:
+        given = {f.name for f in dataclasses.fields(TrainConfig)
+                 if getattr(config, f.name) != f.default}
+    config = _absolute(config.validate())
+    if not config.resume:
+        return config.validate(), None
+    resumed = checkpoint.load(config.resume)
+    config, changes = checkpoint.resumed_config(resumed.config, config, set(given))
+    if changes:
+        log(f"resuming {config.resume} with {', '.join(changes)}")
+    return config.validate(), resumed
+
+
+def _absolute(config):
+    """config with every local path absolute, so a checkpoint works from any directory."""
+    paths = {f.name: os.path.abspath(getattr(config, f.name)) for f in dataclasses.fields(config)
+             if f.metadata["path"] and getattr(config, f.name)}
+    if _is_local(config.corpus):
+        paths["corpus"] = os.path.abspath(config.corpus)
+    return dataclasses.replace(config, **paths)
+
+
+def _is_local(spec):
+    return bool(spec) and spec not in download.CORPORA and "://" not in spec
+
+
+def checkpoint_path(config):
+    return config.checkpoint or config.out + ".ckpt"
+
+
+def _outputs(config):
+    """{what: path} for every file the run may write."""
+    outputs = {"--out": config.out, "the sidecar": config.out + ".json",
+               "--checkpoint": checkpoint_path(config)}
+    if config.save_outside:
+        outputs["--save-outside"] = config.save_outside
+    if config.save_vocab:
+        outputs["--save-vocab"] = config.save_vocab
+    return outputs
+
+
+def _check_outputs(config):
+    """Refuse, before any work, outputs that are directories, that collide with each other or
+    with an input file, or that cannot be written."""
+    outputs = _outputs(config)
+    for what, path in outputs.items():
+        if os.path.isdir(path) or path.endswith(os.sep):
+            raise SettingError(f"{what} {path} is a directory; give a file name")
+    seen = {}
+    for what, path in outputs.items():
+        real = os.path.realpath(path)
+        if real in seen:
+            raise SettingError(f"{what} and {seen[real]} are the same file: {path}")
+        seen[real] = what
+    inputs = {"--read-vocab": config.read_vocab}
+    if config.resume and checkpoint_path(config) != config.resume:
+        inputs["--resume"] = config.resume
+    for what, path in outputs.items():
+        for source, input_path in inputs.items():
+            if input_path and os.path.realpath(path) == os.path.realpath(input_path):
+                raise SettingError(f"{what} would overwrite {source} {input_path}")
+    for path in outputs.values():
+        try:
+            check_writable(path)
+        except OSError as e:
+            raise W2VError(f"cannot write {path}: {e.strerror}") from None
+
+
+def _check_corpus_untouched(config, corpus_path):
+    """Refuse outputs that would overwrite the corpus (a directory corpus: anything under it)."""
+    corpus_real = os.path.realpath(corpus_path)
+    for what, path in _outputs(config).items():
+        real = os.path.realpath(path)
+        if real == corpus_real or (os.path.isdir(corpus_real) and
+                                   os.path.commonpath([real, corpus_real]) == corpus_real):
+            raise SettingError(f"{what} {path} would overwrite the corpus {corpus_path}")
+
+
+def _read_corpus(config, path, quiet, log):
+    with tqdm(desc="reading corpus", unit=" tokens", unit_scale=True, disable=True if quiet else None,
+              file=sys.stderr, leave=False) as bar:
+        stream = corpus.load_stream(path, config.tokens, config.cache_dir, progress=bar.update,
+                                    lowercase=config.lowercase, max_bytes=config.max_bytes,
+                                    warn=lambda message: log(f"warning: {message}"))
+    if stream.replaced_bytes:
+        log(f"warning: {stream.replaced_bytes} bytes of {path} were not UTF-8 and were replaced")
+    return stream
+
+
+def _vocabulary(config, stream, resumed):
+    """The training vocabulary: the checkpoint's, the --read-vocab file's, or the corpus counts."""
+    if resumed is not None:
+        if resumed.corpus_key != stream.key:
+            raise W2VError(f"{config.resume} was made from another corpus or tokenizer, "
+                           "or the corpus changed since")
+        vocab = Vocab(resumed.words, resumed.counts)
+    elif config.read_vocab:
+        vocab = Vocab.read(config.read_vocab)
+        if not set(vocab.words) & set(stream.words):
+            raise W2VError(f"none of the {len(vocab):,} words of {config.read_vocab} occurs in "
+                           "the corpus")
+    else:
+        vocab = Vocab.from_counts(stream.words, stream.counts, config.min_count, config.max_vocab)
+    if config.loss == "neg" and config.negative > 10 * len(vocab):
+        raise SettingError(f"--negative {config.negative} is over 10 times the vocabulary's "
+                           f"{len(vocab)} words")
+    if config.save_vocab:
+        vocab.save(config.save_vocab)
+    return vocab
+
+
+def _start(config, W, resumed):
+    """V, U and the progress to start from: the checkpoint's, or as word2vec.c initialises."""
+    if resumed is not None:
+        return resumed.V, resumed.U, resumed.progress
+    d = config.dim
+    rng = np.random.default_rng(config.seed)
+    V = rng.random((W, d), dtype=np.float32)  # in place below: no (W, d) temporaries
+    V -= 0.5
+    V /= d  # as word2vec.c: U(-0.5/d, 0.5/d)
+    U = np.zeros((W, d), dtype=np.float32)
+    return V, U, checkpoint.Progress()
+
+
+def _run(config, stream, chunks, remap, keep, step, vocab, V, U, progress, stop_when, quiet):
+    """The SGD loop with a progress bar and checkpoints; on a stop, the final checkpoint."""
+    path = checkpoint_path(config)
+
+    def save_checkpoint(p):
+        checkpoint.save(path, config, stream.key, vocab, V, U, p)
+
+    def save_periodic_checkpoint(p):
+        try:
+            save_checkpoint(p)
+        except W2VError as e:  # a later checkpoint, or the vectors themselves, may still be saved
+            print(f"w2v: warning: checkpoint not saved, training goes on: {e}", file=sys.stderr,
+                  flush=True)
+
+    done_tokens = progress.epoch * stream.tokens + int(chunks[2][:progress.chunk].sum())
+    with tqdm(total=config.epochs * stream.tokens, initial=done_tokens, unit="w", unit_scale=True,
+              desc="training", disable=quiet, file=sys.stderr,
+              smoothing=0.1) as bar:
+        try:
+            return sgd.run_(stream.read, chunks, remap, keep, step, V, U, config, progress, bar,
+                            save_periodic_checkpoint if config.checkpoint else None, stop_when)
+        except sgd.Stopped as stopped:
+            save_checkpoint(progress)
+            raise TrainingInterrupted(path, stopped.signum) from None
+
+
+def _check_finite(V, U):
+    for name, M in (("V", V), ("U", U)):
+        if not np.isfinite(M).all():
+            raise W2VError(f"training diverged: {name} holds values that are not finite; "
+                           "lower --alpha")
+
+
+def _save(config, vectors, U, stats):
+    """The vectors, the outside vectors if asked, and the JSON sidecar (strict JSON: null for
+    a figure that is not a finite number)."""
+    vectors.save(config.out, config.vector_format())
+    if config.save_outside:
+        Vectors(vectors.words, U).save(config.save_outside, config.vector_format())
+    with atomic_write(config.out + ".json", "w", encoding="utf-8") as f:
+        json.dump(_finite({"settings": config.as_dict(), **stats}), f, indent=2, allow_nan=False)
+
+
+def _finite(value):
+    """value with every float that is not finite (NaN, ±inf) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _remap(vocab, stream):
@@ -185,22 +323,3 @@ def _softmax_estimate(config, vocab, keep, tokens):
     seconds = pairs * 6 * d * W / rate  # three products of 2·d·W flops per pair
     return (f"full softmax: each step costs {W:,} dot products, {W / (config.negative + 1):,.0f}x "
             f"negative sampling with K={config.negative}; estimated time {seconds / 60:,.1f} min")
-
-
-def _save_checkpoint(path, config, corpus_key, vocab, V, U, progress):
-    with atomic_write(path, "wb") as f:
-        np.savez(f, version=CHECKPOINT_VERSION, config=json.dumps(config.as_dict()),
-                 corpus_key=corpus_key, words=np.array(vocab.words), counts=vocab.counts, V=V, U=U,
-                 epoch=progress.epoch, chunk=progress.chunk, cost=progress.cost,
-                 pairs=progress.pairs, epoch_costs=np.array(progress.epoch_costs, dtype=np.float64))
-
-
-def _load_checkpoint(path):
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            ckpt = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as e:
-        raise W2VError(f"cannot read checkpoint {path}: {e}") from None
-    if int(ckpt.get("version", -1)) != CHECKPOINT_VERSION:
-        raise W2VError(f"{path} is not a w2v checkpoint of version {CHECKPOINT_VERSION}")
-    return ckpt

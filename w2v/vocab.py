@@ -48,18 +48,27 @@ class Vocab:
     @classmethod
     def read(cls, path):
         """Read a C-tool vocabulary file (`word count` a line), re-sorted by count then word."""
-        pairs = []
+        pairs, lines = [], {}  # word -> the line that listed it
         try:
             with open(path, encoding="utf-8") as f:
                 for n, line in enumerate(f, 1):
                     parts = line.split()
                     if not parts:
                         continue
-                    if len(parts) != 2 or not parts[1].isdigit():
-                        raise W2VError(f"{path}:{n}: expected `word count`, got {line.strip()!r}")
-                    pairs.append((parts[0], int(parts[1])))
+                    count = parts[1] if len(parts) == 2 else ""
+                    if not (count.isascii() and count.isdigit() and int(count) > 0):
+                        raise W2VError(f"{path}:{n}: expected `word count` with a count of at "
+                                       f"least 1, got {line.strip()[:60]!r}")
+                    if parts[0] in lines:
+                        raise W2VError(f"{path}:{n}: {parts[0]!r} is listed twice "
+                                       f"(first on line {lines[parts[0]]})")
+                    lines[parts[0]] = n
+                    pairs.append((parts[0], int(count)))
         except OSError as e:
             raise W2VError(f"cannot read vocabulary {path}: {e.strerror}") from None
+        except UnicodeDecodeError as e:
+            raise W2VError(f"{path} is not a UTF-8 vocabulary file ({e.reason} at byte "
+                           f"{e.start})") from None
         if not pairs:
             raise W2VError(f"vocabulary file {path} is empty")
         pairs.sort(key=lambda p: (-p[1], p[0]))
