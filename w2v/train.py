@@ -226,16 +226,23 @@ def _vocabulary(config, stream, resumed):
     return vocab
 
 
+_INIT_ROWS = 4096  # rows of V drawn at once; the stream is the same as one draw of (W, d)
+
+
 def _start(config, W, resumed):
     """V, U and the progress to start from: the checkpoint's, or as word2vec.c initialises."""
-    if resumed is not None:
-        return resumed.V, resumed.U, resumed.progress
+    # V and U live in rows padded to whole cache lines (native.padded_zeros): with threads, two
+    # rows never share a line, so threads writing different words never stall each other.
     d = config.dim
+    V, U = native.padded_zeros(W, d), native.padded_zeros(W, d)
+    if resumed is not None:
+        V[:], U[:] = resumed.V, resumed.U
+        return V, U, resumed.progress
     rng = np.random.default_rng(config.seed)
-    V = rng.random((W, d), dtype=np.float32)  # in place below: no (W, d) temporaries
+    for start in range(0, W, _INIT_ROWS):  # a block at a time: no (W, d) temporary
+        V[start:start + _INIT_ROWS] = rng.random((min(_INIT_ROWS, W - start), d), dtype=np.float32)
     V -= 0.5
     V /= d  # as word2vec.c: U(-0.5/d, 0.5/d)
-    U = np.zeros((W, d), dtype=np.float32)
     return V, U, checkpoint.Progress()
 
 
