@@ -108,7 +108,8 @@ class Vectors:
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
                 raise W2VError(f"{w!r} is not in the vocabulary{hint}")
 
-    def _unit_rows(self, words):
+    def unit_vectors(self, words):
+        """The words' vectors scaled to length 1: (n, d), without normalising the matrix."""
         rows = [self.index[w] for w in words]
         return self.matrix[rows] * self.inverse_norms[rows, None]  # (n, d)
 
@@ -127,12 +128,12 @@ class Vectors:
             raise W2VError("nothing to look up: give at least one word")
         exclude = [[self.index[w] for w in positive + negative]]
         if method == "add":
-            query = self._unit_rows(positive).sum(axis=0) - self._unit_rows(negative).sum(axis=0)
+            query = self.unit_vectors(positive).sum(axis=0) - self.unit_vectors(negative).sum(axis=0)
             return self._nearest(query[None, :], exclude, topn, restrict)[0]
         if method != "mul":
             raise ValueError(f"unknown method {method!r}")
         eps = 1e-6
-        P, N = self._unit_rows(positive), self._unit_rows(negative)  # (p, d), (n, d)
+        P, N = self.unit_vectors(positive), self.unit_vectors(negative)  # (p, d), (n, d)
 
         def scores(rows, inverse_norms):
             cos = lambda Q: (rows @ Q.T * inverse_norms[:, None] + 1) / 2  # (r, d) @ (d, q) -> (r, q)
@@ -146,7 +147,7 @@ class Vectors:
         Every word must be in the vocabulary (check_words)."""
         for words in queries:
             self.check_words(words)
-        Q = np.stack([self._unit_rows(words).sum(axis=0) for words in queries])  # (B, d)
+        Q = np.stack([self.unit_vectors(words).sum(axis=0) for words in queries])  # (B, d)
         return self._nearest(Q, [[self.index[w] for w in words] for words in queries], topn,
                              restrict)
 
