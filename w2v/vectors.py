@@ -267,20 +267,25 @@ class _Reader:
         self.buf, self.pos, self.offset, self.eof = b"", 0, 0, False
 
     def fill(self, need):
-        """Make at least `need` unparsed bytes available, unless the file ends first."""
+        """Make at least `need` unparsed bytes available, unless the file ends first: the
+        unparsed rest and the next block are read into one new buffer, the old one dropped."""
         if len(self.buf) - self.pos >= need or self.eof:
             return
-        parts = [self.buf[self.pos:]]
+        rest = self.buf[self.pos:]
         self.offset += self.pos
-        have = len(parts[0])
-        while have < need:
-            more = self.source.read(max(BLOCK_BYTES, need - have))
-            if not more:
-                self.eof = True
-                break
-            parts.append(more)
-            have += len(more)
-        self.buf, self.pos = b"".join(parts), 0
+        self.buf = b""
+        buf = bytearray(len(rest) + max(BLOCK_BYTES, need))
+        buf[:len(rest)] = rest
+        have = len(rest)
+        with memoryview(buf) as view:
+            while have < len(buf):
+                got = self.source.readinto(view[have:])
+                if not got:
+                    self.eof = True
+                    break
+                have += got
+        del buf[have:]
+        self.buf, self.pos = buf, 0
 
     def line_end(self):
         """Index in buf of the newline ending the line at pos (or of the end of the file)."""
@@ -433,6 +438,7 @@ class _Reader:
                 self._dimension_hint(d, W)
                 self.fail(f"byte {self.offset + start}: vector {i + 1}: no space after a word "
                           f"within {MAX_WORD_BYTES:,} bytes: not a word2vec binary file, or damaged")
+            del buf, source  # so that the next fill holds one block, not two
         return words
 
     def _check_binary_words(self, raw, starts, first, W, d):
