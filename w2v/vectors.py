@@ -34,6 +34,7 @@ GZIP_MAX_RATIO = 1032  # deflate never expands less: a .gz file unpacks to at mo
 SCORE_FLOATS = 1 << 22  # scores held at once by a batch of queries: (B, rows) at most this many
 UNICODE_ERRORS = ("strict", "replace", "ignore")
 NEWLINE = b"\n"
+_ESCAPED_CONTROLS = {c: f"\\x{c:02x}" for c in range(32)}
 _CONTROL_BYTES = bytes(range(32))
 _TEXT_BYTES = bytes(range(32, 127)) + b"\t\r"  # what a text row holds after its word
 
@@ -254,7 +255,8 @@ def _is_number(field):
 
 def _shown(raw):
     """A word's bytes as a message shows them: decoded where they are UTF-8, cut at 40."""
-    return repr(raw[:40].decode("utf-8", "backslashreplace"))
+    text = bytes(raw[:40]).decode("utf-8", "backslashreplace").translate(_ESCAPED_CONTROLS)
+    return f"'{text}'"
 
 
 class _Reader:
@@ -323,6 +325,10 @@ class _Reader:
         W = W if read_all else limit
         self.fill(BLOCK_BYTES)
         binary = line_no == 2 and W > 0 and not self._looks_like_text()
+        if binary:  # kept for _dimension_hint
+            self.body_start = self.offset + self.pos
+            self.head = self.buf[self.pos:self.pos + max(1 << 16, 40 * (4 * d + 64))]
+            self.head_complete = self.eof and len(self.head) == len(self.buf) - self.pos
         self._check_size(W, d, binary)
         try:
             matrix = np.empty((W, d), dtype=np.float32)
@@ -376,6 +382,8 @@ class _Reader:
         """Refuse a header that promises more than the file can hold, before allocating."""
         smallest = W * (4 * d + 2) if binary else W * (2 * d + 2) - 1  # 1-byte words, 1-digit numbers
         header = self.offset + self.pos
+        if binary and smallest > (self.size * GZIP_MAX_RATIO if self.gzipped else self.size - header):
+            self._dimension_hint(d, W)
         if not self.gzipped and smallest > self.size - header:
             self.fail(f"the header promises {W:,} vectors of {d:,} numbers, at least {smallest:,} "
                       f"bytes, but the file holds {self.size - header:,} after it")
@@ -402,9 +410,6 @@ class _Reader:
         W, d = matrix.shape
         width = 4 * d
         target = memoryview(matrix).cast("B")  # (W * 4d,) the matrix's bytes
-        self.body_start = self.offset + self.pos
-        self.head = self.buf[self.pos:self.pos + max(1 << 16, 40 * (width + 64))]
-        self.head_complete = self.eof and len(self.head) == len(self.buf) - self.pos
         words = []
         i = 0
         while i < W:
@@ -566,11 +571,12 @@ class _Reader:
 
 
 def _clean_records(head, d, W, complete, strict):
-    """Whether the first records of `head` (the bytes after the header; the whole rest of the
-    file if `complete`) parse as words free of control bytes (and valid UTF-8 if `strict`),
-    each followed by d floats: up to 20 records, or as many as the file holds."""
+    """Whether the records at the start of `head` (the bytes after the header; the whole rest
+    of the file if `complete`) parse as words free of control bytes (and valid UTF-8 if
+    `strict`), each followed by d floats: all W of them and nothing after if the head is
+    complete, else the first 20."""
     width, pos, records = 4 * d, 0, 0
-    while records < min(W, 20):
+    while records < (W if complete else min(W, 20)):
         start = pos + 1 if head[pos:pos + 1] == b"\n" else pos
         space = head.find(b" ", start, start + MAX_WORD_BYTES + 1)
         if space < 0:
@@ -587,4 +593,4 @@ def _clean_records(head, d, W, complete, strict):
         records += 1
         if pos > len(head):
             return not complete and records > 1
-    return not complete or records < W or head[pos:] in (b"", b"\n")
+    return not complete or head[pos:] in (b"", b"\n")
