@@ -311,8 +311,9 @@ def phrases(source, out, threshold, min_count, passes, max_table, quiet):
 
     stats = write_phrases(source, out, passes=passes, threshold=threshold, min_count=min_count,
                           max_table=max_table, quiet=quiet)
-    click.echo(f"joined {stats['joined']:,} pairs ({stats['phrases']:,} distinct phrases) in "
-               f"{passes} pass{'es' if passes > 1 else ''}; wrote {out}", err=True)
+    for p, s in enumerate(stats, 1):
+        click.echo(f"pass {p}: joined {s['joined']:,} pairs, {s['phrases']:,} distinct", err=True)
+    click.echo(f"wrote {out}", err=True)
 
 
 def main(argv=None):

@@ -37,6 +37,7 @@ class TrainConfig:
     format: Optional[str] = setting(None, "Vector file format [default: from --out: .bin binary, "
                                           "else text].", choices=("bin", "text"))
     save_outside: Optional[str] = setting(None, "Also save the outside vectors U here.")
+    phrases: int = setting(0, "Phrase passes before training (new york -> new_york).", minimum=0)
     tokens: str = setting("space", "Tokens: whitespace-split (space) or runs of letters (words); "
                                    "both lowercased.", choices=("space", "words"))
     min_count: int = setting(5, "Drop words seen fewer times.", minimum=1)

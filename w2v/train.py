@@ -15,7 +15,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from . import corpus, download, native, sgd
+from . import corpus, download, native, phrases, sgd
 from .atomic import atomic_write, check_writable
 from .config import TrainConfig
 from .errors import W2VError
@@ -72,6 +72,8 @@ def train(config, quiet=False, stop_when=None, evaluate=False):
                 raise W2VError(f"cannot write {path}: {e.strerror}") from None
 
     path = resolve_corpus(config, quiet)
+    if config.phrases:
+        path = phrases.apply(path, config.phrases, quiet=quiet)
     with tqdm(desc="reading corpus", unit=" tokens", unit_scale=True, disable=True if quiet else None,
               file=sys.stderr, leave=False) as bar:
         stream = corpus.load_stream(path, config.tokens, config.cache_dir, progress=bar.update)
