@@ -3,6 +3,7 @@ import sys
 import numpy as np
 import pytest
 
+from w2v.errors import W2VError
 from w2v.vectors import Vectors
 
 gensim_models = pytest.importorskip("gensim.models")
@@ -177,3 +178,28 @@ def test_one_trailing_blank_line_is_read_as_gensim_reads_it(tmp_path):
     assert Vectors.load(str(tmp_path / "v.txt")).words == ["a", "b"]
     kv = gensim_models.KeyedVectors.load_word2vec_format(str(tmp_path / "v.txt"))
     assert list(kv.index_to_key) == ["a", "b"]
+
+
+def test_numbers_numpy_refuses_but_python_reads(tmp_path):
+    (tmp_path / "v.txt").write_bytes(b"2 2\na 1_000 2\nb 3 4\n")
+    assert Vectors.load(str(tmp_path / "v.txt")).matrix.tolist() == [[1000, 2], [3, 4]]
+    (tmp_path / "v.txt").write_bytes(b"2 2\na 1_000 2\nb Infinity 4\n")
+    with pytest.raises(W2VError, match="line 3: value 1 of 'b' is inf"):
+        Vectors.load(str(tmp_path / "v.txt"))
+
+
+@pytest.mark.parametrize("fmt", ["bin", "text", "glove"])
+def test_blocks_of_any_size_read_the_same(tmp_path, rng, monkeypatch, fmt):
+    from w2v import vectors as vectors_module
+
+    words = [f"{'w' * (i % 7 + 1)}{i}" for i in range(200)]
+    vecs = Vectors(words, rng.normal(size=(200, 5)).astype(np.float32))
+    vecs.save(tmp_path / "v", "bin" if fmt == "bin" else "text")
+    if fmt == "glove":
+        (tmp_path / "v").write_bytes((tmp_path / "v").read_bytes().split(b"\n", 1)[1])
+    whole = Vectors.load(str(tmp_path / "v"))
+    monkeypatch.setattr(vectors_module, "BLOCK_BYTES", 23)
+    for limit in (None, 1, 2, 199, 200, 201):
+        small = Vectors.load(str(tmp_path / "v"), limit=limit)
+        assert small.words == whole.words[:limit]
+        assert np.array_equal(small.matrix, whole.matrix[:limit])

@@ -321,8 +321,9 @@ class _Reader:
             line_no = 1
         if d == 0:
             self.fail("line 1: dimension 0")
-        read_all = limit is None or limit >= W
-        W = W if read_all else limit
+        # without a header, W was counted only up to the limit: more lines may follow
+        read_all = limit is None or (limit >= W if line_no == 2 else limit > W)
+        W = W if limit is None else min(W, limit)
         self.fill(BLOCK_BYTES)
         binary = line_no == 2 and W > 0 and not self._looks_like_text()
         if binary:  # kept for _dimension_hint
@@ -479,7 +480,8 @@ class _Reader:
                 lines = self.buf[self.pos:].rstrip().split(b"\n") if self.buf[self.pos:].strip() else []
             else:
                 cut = self.buf.rfind(b"\n", self.pos)
-                lines = self.buf[self.pos:cut if cut >= 0 else self.line_end()].split(b"\n")
+                end = cut if cut >= 0 else self.line_end()  # may read on, moving buf and pos
+                lines = self.buf[self.pos:end].split(b"\n")
             if not lines:
                 self.fail(f"the header says {W:,} words, but the file ends after {i:,} "
                           f"(line {line_no + i})")
@@ -488,13 +490,13 @@ class _Reader:
             pairs = [line.rstrip().split(b" ", 1) for line in lines]
             n = len(pairs)
             values = None
-            if all(len(p) == 2 and p[1].count(b" ") == d - 1 for p in pairs):
+            if all(len(p) == 2 and p[0] and p[1].count(b" ") == d - 1 for p in pairs):
                 try:
                     values = np.fromstring(b" ".join(p[1] for p in pairs), dtype=np.float32, sep=" ")
                 except ValueError:
                     pass
             if values is None or values.size != n * d:
-                self._diagnose_lines(lines, line_no + i, d)
+                values = self._parse_slowly(lines, line_no + i, d)
             matrix[i:i + n] = values.reshape(n, d)
             raw = [p[0] for p in pairs]
             words.extend(self._decode(raw, [line_no + i + k for k in range(n)], i, b"\n"))
@@ -502,13 +504,18 @@ class _Reader:
             i += n
         return words
 
-    def _diagnose_lines(self, lines, first_line_no, d):
-        """The accurate message for the first line that is not `word x1 ... xd`."""
+    def _parse_slowly(self, lines, first_line_no, d):
+        """The values of lines that numpy's parser refused, read one by one as Python reads
+        numbers; W2VError with the accurate message for the first line that is not
+        `word x1 ... xd`."""
+        values = np.empty((len(lines), d), np.float32)
         for k, line in enumerate(lines):
             n = first_line_no + k
             fields = line.rstrip().split(b" ")
             if not line.strip():
                 self.fail(f"line {n} is blank")
+            if not fields[0]:
+                self.fail(f"line {n} starts with a space (an empty word)")
             if b"" in fields[1:]:
                 self.fail(f"line {n}: two spaces in a row")
             if len(fields) - 1 != d:
@@ -523,7 +530,8 @@ class _Reader:
                 if not _is_number(field):
                     self.fail(f"line {n}: value {j} of {_shown(fields[0])} is not a number: "
                               f"{_shown(field)}")
-        raise AssertionError("a block failed to parse but every line in it is well formed")
+            values[k] = [float(field) for field in fields[1:]]
+        return values
 
     # -- both ---------------------------------------------------------------------------------
 
