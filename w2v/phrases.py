@@ -24,6 +24,7 @@ their first word. The text is streamed in blocks: memory is the table, not the c
 This module knows nothing of training: `apply` hands the training pipeline a phrased corpus.
 """
 import hashlib
+import itertools
 import json
 import os
 import sys
@@ -37,7 +38,7 @@ from .corpus import _open_binary, corpus_files
 from .errors import W2VError
 from .home import default_home
 
-BLOCK_BYTES = 1 << 22
+BLOCK_BYTES = 1 << 20  # a block of text costs about 20 times its size in token objects
 PHRASES_VERSION = 1
 _WHITESPACE = (b" ", b"\n", b"\t")
 
@@ -66,6 +67,14 @@ def _blocks(paths, bar):
             yield carry + b"\n"
 
 
+class _Ids(dict):
+    """token -> id, a new token getting the next id on first lookup."""
+
+    def __missing__(self, token):
+        self[token] = len(self)
+        return self[token]
+
+
 class Counts:
     """Counts of words and of neighbouring pairs, kept within max_table entries.
 
@@ -75,7 +84,7 @@ class Counts:
 
     def __init__(self, max_table):
         self.max_table = max_table
-        self.words = {}
+        self.words = _Ids()
         self.unigram = np.zeros(0, np.int64)
         self.pairs = np.zeros(0, np.uint64)
         self.pair_counts = np.zeros(0, np.int64)
@@ -88,7 +97,7 @@ class Counts:
     def add(self, block):
         """Count the tokens of a block of text and the pairs they form."""
         words = self.words
-        ids = np.fromiter((words.setdefault(t, len(words)) for t in block.split()), np.int64)
+        ids = np.array(list(map(words.__getitem__, block.split())), np.int64)
         if not len(ids):
             return
         self.tokens += len(ids)
@@ -133,7 +142,7 @@ class Counts:
         self.unigram[~frequent] = 0
         kept = frequent | named
         new_id = np.cumsum(kept) - 1  # old id -> new id, for the kept
-        self.words = {w: int(new_id[i]) for w, i in self.words.items() if kept[i]}
+        self.words = _Ids((w, int(new_id[i])) for w, i in self.words.items() if kept[i])
         self.unigram = self.unigram[kept]
         a = new_id[(self.pairs >> np.uint64(32)).astype(np.int64)].astype(np.uint64)
         b = new_id[(self.pairs & np.uint64(0xFFFFFFFF)).astype(np.int64)].astype(np.uint64)
@@ -177,8 +186,7 @@ class _Joiner:
             return b""
         line_of = np.repeat(np.arange(len(lines)), lengths)  # (n,) the line of each token
         newlines = np.diff(line_of, prepend=-self.newlines)  # (n,) newlines before each token
-        get = self.words.get
-        ids = np.fromiter((get(t, -1) for t in tokens), np.int64, n)
+        ids = np.array(list(map(self.words.get, tokens, itertools.repeat(-1))), np.int64)
         before = np.concatenate([[self.last], ids[:-1]])  # (n,) the token before each
         keys = (before.astype(np.uint64) << np.uint64(32)) | ids.astype(np.uint64)
         listed = np.zeros(n, bool)
