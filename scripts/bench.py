@@ -164,16 +164,16 @@ def compare_vectors(args):
                     sys.exit(f"bench.py: the {tool} worker failed: {lines[-1] if lines else proc.returncode}")
                 runs[tool].append(json.loads(proc.stdout.strip().splitlines()[-1]))
         size = os.path.getsize(path)
-    if runs["w2v"][0]["first"] != runs["gensim"][0]["first"]:
-        sys.exit("bench.py: w2v and gensim disagree on the first query's neighbours")
     med = {tool: {k: statistics.median(r[k] for r in rs) for k in rs[0] if k != "first"}
            for tool, rs in runs.items()}
-    return {"W": W, "d": d, "file_bytes": size, "queries": args.queries, **med, "runs": runs}
+    return {"W": W, "d": d, "file_bytes": size, "queries": args.queries, **med, "runs": runs,
+            "same_top10": runs["w2v"][0]["first"] == runs["gensim"][0]["first"]}
 
 
 def print_vectors(r):
     print(f"\nvector file {r['W']:,} x {r['d']} binary ({r['file_bytes'] / 2 ** 20:,.0f} MB), "
-          f"{r['queries']:,} one-word queries, top 10; median of the runs")
+          f"{r['queries']:,} one-word queries, top 10; median of the runs; first query's top 10 "
+          f"{'the same' if r['same_top10'] else 'NOT the same'} in both")
     print(f"{'tool':>7} {'load s':>8} {'queries s':>10} {'queries/s':>10} {'total s':>8} "
           f"{'peak RSS':>10} {'RSS/matrix':>10}")
     for tool in ("w2v", "gensim"):

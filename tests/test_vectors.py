@@ -203,3 +203,20 @@ def test_blocks_of_any_size_read_the_same(tmp_path, rng, monkeypatch, fmt):
         small = Vectors.load(str(tmp_path / "v"), limit=limit)
         assert small.words == whole.words[:limit]
         assert np.array_equal(small.matrix, whole.matrix[:limit])
+
+
+def test_bench_vectors_runs_side_by_side_on_a_small_file(tmp_path):
+    import json
+    import subprocess
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parent.parent / "scripts" / "bench.py"
+    proc = subprocess.run([sys.executable, str(bench), "--vectors", "--vectors-size", "3000x16",
+                           "--queries", "20", "--repeats", "1", "--json", str(tmp_path / "b.json")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((tmp_path / "b.json").read_text())["vectors"]
+    assert result["W"] == 3000 and result["d"] == 16
+    for tool in ("w2v", "gensim"):
+        assert result[tool]["load_seconds"] > 0 and result[tool]["peak_rss"] > result[tool]["matrix_bytes"]
+    assert "w2v/g" in proc.stdout
