@@ -31,7 +31,7 @@ from .errors import W2VError
 BLOCK_BYTES = 1 << 22  # what the reader holds besides the matrix and the words
 MAX_WORD_BYTES = 10_000  # a binary record whose word is longer is not a record
 GZIP_MAX_RATIO = 1032  # deflate never expands less: a .gz file unpacks to at most this many times its size
-SCORE_FLOATS = 1 << 22  # scores held at once by a batch of queries: (B, rows) at most this many
+SCORE_FLOATS = 1 << 20  # scores held at once by a batch of queries: (B, rows) at most this many
 UNICODE_ERRORS = ("strict", "replace", "ignore")
 NEWLINE = b"\n"
 _ESCAPED_CONTROLS = {c: f"\\x{c:02x}" for c in range(32)}
@@ -148,6 +148,8 @@ class Vectors:
         Every word must be in the vocabulary (check_words)."""
         for words in queries:
             self.check_words(words)
+        if not queries:
+            return []
         Q = np.stack([self.unit_vectors(words).sum(axis=0) for words in queries])  # (B, d)
         return self._nearest(Q, [[self.index[w] for w in words] for words in queries], topn,
                              restrict)
