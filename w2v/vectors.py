@@ -412,25 +412,31 @@ class _Reader:
     def _read_binary(self, matrix):
         W, d = matrix.shape
         width = 4 * d
-        target = memoryview(matrix).cast("B")  # (W * 4d,) the matrix's bytes
+        target = matrix.view(np.uint8).reshape(W, width)  # the matrix's bytes, a row a vector
         words = []
         i = 0
         while i < W:
             self.fill(width + MAX_WORD_BYTES + 2)  # enough for a whole record, or the file's end
             buf, pos, n = self.buf, self.pos, len(self.buf)
-            source = memoryview(buf)
-            raw, starts = [], []
+            raw, starts, vector_starts = [], [], []
             while i < W:
-                start = pos + 1 if buf[pos:pos + 1] == b"\n" else pos  # word2vec.c's newline
+                start = pos + 1 if pos < n and buf[pos] == 10 else pos  # word2vec.c's newline
                 space = buf.find(b" ", start, start + MAX_WORD_BYTES + 1)
                 if space < 0 or space + 1 + width > n:
                     break
                 raw.append(buf[start:space])
                 starts.append(start)
-                target[i * width:(i + 1) * width] = source[space + 1:space + 1 + width]
+                vector_starts.append(space + 1)
                 pos = space + 1 + width
                 i += 1
             first = i - len(raw)
+            if raw:  # gathers of <= 1 MB: row k of the windows is buf[k:k + width]
+                windows = np.lib.stride_tricks.sliding_window_view(np.frombuffer(buf, np.uint8), width)
+                step = max(1, (1 << 20) // width)
+                for lo in range(0, len(raw), step):  # (step, 4d); np.take would copy all windows
+                    chunk = vector_starts[lo:lo + step]
+                    target[first + lo:first + lo + len(chunk)] = windows[chunk]
+                del windows
             self._check_binary_words(raw, starts, first, W, d)
             words.extend(self._decode(raw, starts, first, b" "))
             self._check_finite(matrix[first:i], first, words, lambda k: f"vector {k + 1}")
@@ -446,7 +452,7 @@ class _Reader:
                 self._dimension_hint(d, W)
                 self.fail(f"byte {self.offset + start}: vector {i + 1}: no space after a word "
                           f"within {MAX_WORD_BYTES:,} bytes: not a word2vec binary file, or damaged")
-            del buf, source  # so that the next fill holds one block, not two
+            del buf  # so that the next fill holds one block, not two
         return words
 
     def _check_binary_words(self, raw, starts, first, W, d):
