@@ -220,3 +220,11 @@ def test_bench_vectors_runs_side_by_side_on_a_small_file(tmp_path):
     for tool in ("w2v", "gensim"):
         assert result[tool]["load_seconds"] > 0 and result[tool]["peak_rss"] > result[tool]["matrix_bytes"]
     assert "w2v/g" in proc.stdout
+
+
+def test_a_binary_vector_with_a_newline_byte_early_is_still_binary(tmp_path):
+    first = np.frombuffer(b"=\n\0\0" + b"\0\0\x80?" * 49, "<f4")  # reads as `word =` then a newline
+    vecs = Vectors(["a", "b"], np.stack([first, np.ones(50, np.float32)]))
+    vecs.save(tmp_path / "v.bin", "bin")
+    back = Vectors.load(str(tmp_path / "v.bin"))
+    assert back.words == ["a", "b"] and np.array_equal(back.matrix, vecs.matrix)

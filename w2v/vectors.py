@@ -327,7 +327,7 @@ class _Reader:
         read_all = limit is None or (limit >= W if line_no == 2 else limit > W)
         W = W if limit is None else min(W, limit)
         self.fill(BLOCK_BYTES)
-        binary = line_no == 2 and W > 0 and not self._looks_like_text()
+        binary = line_no == 2 and W > 0 and not self._looks_like_text(d)
         if binary:  # kept for _dimension_hint
             self.body_start = self.offset + self.pos
             self.head = self.buf[self.pos:self.pos + max(1 << 16, 40 * (4 * d + 64))]
@@ -375,11 +375,14 @@ class _Reader:
         self.buf, self.pos, self.offset, self.eof = b"", 0, 0, False
         return rows
 
-    def _looks_like_text(self):
-        """A text row holds printable ASCII after its word; a binary record, read up to its first
-        newline byte, holds float bytes that are almost never all printable."""
-        rest = self.buf[self.pos:self.line_end()].partition(b" ")[2]
-        return bool(rest) and not rest.translate(None, _TEXT_BYTES)
+    def _looks_like_text(self, d):
+        """A text row holds printable ASCII after its word, at least d numbers and d - 1 spaces.
+        A binary record, read up to its first newline byte (often a few bytes in), holds float
+        bytes: printable as far as 2d - 1 bytes by a chance of (95/256)^(2d - 1), and holding a
+        number among them by less."""
+        rest = self.buf[self.pos:self.line_end()].partition(b" ")[2].strip()
+        return len(rest) >= 2 * d - 1 and not rest.translate(None, _TEXT_BYTES) \
+            and any(map(_is_number, rest.split(b" ")))
 
     def _check_size(self, W, d, binary):
         """Refuse a header that promises more than the file can hold, before allocating."""
