@@ -14,6 +14,10 @@ thread count.
     python scripts/bench.py --corpus text8.txt --threads 2 --json out.json
     python scripts/bench.py --softmax                # full-softmax FLOP rate vs numpy's matmul
     python scripts/bench.py --memory                 # w2v peak RSS on the corpus and on it 4x over
+    python scripts/bench.py --vectors                # loading a 200k x 300 binary file and 1,000
+                                                     # queries: w2v vs gensim's load_word2vec_format
+                                                     # + most_similar
+    python scripts/bench.py --vectors --vectors-size 3000000x300 --queries 100   # GoogleNews-size
 """
 import argparse
 import gzip
@@ -99,6 +103,101 @@ def worker_gensim(args):
             "total_seconds": end - start, "train_seconds": end - train_start, "peak_rss": rss,
             "cpu_per_mword": cpu / (model.corpus_total_words * args.epochs) * 1e6,
             **(score(Vectors(model.wv.index_to_key, model.wv.vectors)) if args.score else {})}
+
+
+def make_vector_file(path, W, d, seed=0):
+    """A word2vec binary file of W random words (3 to 12 letters and a number, all distinct)
+    and random vectors, written in blocks: the generator's memory stays small at any size."""
+    rng = np.random.default_rng(seed)
+    letters = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz", np.uint8)
+    with open(path, "wb") as f:
+        f.write(f"{W} {d}\n".encode())
+        for lo in range(0, W, 10_000):
+            n = min(10_000, W - lo)
+            rows = rng.standard_normal((n, d), dtype=np.float32).astype("<f4")
+            lengths = rng.integers(3, 13, n)
+            stems = letters[rng.integers(0, 26, (n, 12))].tobytes()
+            f.write(b"".join(stems[12 * i:12 * i + lengths[i]] + str(lo + i).encode() + b" "
+                             + rows[i].tobytes() + b"\n" for i in range(n)))
+
+
+def query_words(path, count, seed=1):
+    """`count` words drawn from the file's first 10,000 (what people ask about)."""
+    from w2v.vectors import Vectors
+
+    words = Vectors.load(path, limit=10_000).words
+    rng = np.random.default_rng(seed)
+    return [words[i] for i in rng.integers(0, len(words), count)]
+
+
+def worker_vectors_w2v(args):
+    from w2v.vectors import Vectors
+
+    queries = json.loads(args.query_words)
+    start = time.perf_counter()
+    vectors = Vectors.load(args.corpus).normalise_()  # as `w2v similar` does
+    loaded = time.perf_counter()
+    answers = vectors.most_similar_batch([[w] for w in queries], topn=10)
+    end = time.perf_counter()
+    return {"load_seconds": loaded - start, "query_seconds": end - loaded, "total_seconds": end - start,
+            "peak_rss": peak_rss(), "matrix_bytes": vectors.matrix.nbytes,
+            "first": [w for w, _ in answers[0]]}
+
+
+def worker_vectors_gensim(args):
+    from gensim.models import KeyedVectors
+
+    queries = json.loads(args.query_words)
+    start = time.perf_counter()
+    kv = KeyedVectors.load_word2vec_format(args.corpus, binary=True)
+    loaded = time.perf_counter()
+    answers = [kv.most_similar(w, topn=10) for w in queries]
+    end = time.perf_counter()
+    return {"load_seconds": loaded - start, "query_seconds": end - loaded, "total_seconds": end - start,
+            "peak_rss": peak_rss(), "matrix_bytes": kv.vectors.nbytes,
+            "first": [w for w, _ in answers[0]]}
+
+
+def compare_vectors(args):
+    """Load a generated W x d binary file and answer `queries` one-word queries, w2v and gensim
+    alternately, each run in a fresh process; the medians."""
+    W, d = map(int, args.vectors_size.lower().split("x"))
+    with tempfile.TemporaryDirectory(dir=args.vectors_dir) as tmp:
+        path = os.path.join(tmp, "vectors.bin")
+        make_vector_file(path, W, d)
+        queries = json.dumps(query_words(path, args.queries))
+        runs = {"w2v": [], "gensim": []}
+        for _ in range(args.repeats):
+            for tool in ("w2v", "gensim"):
+                cmd = [sys.executable, os.path.abspath(__file__), "--worker", f"vectors-{tool}",
+                       "--corpus", path, "--query-words", queries]
+                proc = subprocess.run(cmd, capture_output=True, text=True)
+                if proc.returncode != 0:
+                    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+                    sys.exit(f"bench.py: the {tool} worker failed: {lines[-1] if lines else proc.returncode}")
+                runs[tool].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        size = os.path.getsize(path)
+    med = {tool: {k: statistics.median(r[k] for r in rs) for k in rs[0] if k != "first"}
+           for tool, rs in runs.items()}
+    return {"W": W, "d": d, "file_bytes": size, "queries": args.queries, **med, "runs": runs,
+            "same_top10": runs["w2v"][0]["first"] == runs["gensim"][0]["first"]}
+
+
+def print_vectors(r):
+    print(f"\nvector file {r['W']:,} x {r['d']} binary ({r['file_bytes'] / 2 ** 20:,.0f} MB), "
+          f"{r['queries']:,} one-word queries, top 10; median of the runs; first query's top 10 "
+          f"{'the same' if r['same_top10'] else 'NOT the same'} in both")
+    print(f"{'tool':>7} {'load s':>8} {'queries s':>10} {'queries/s':>10} {'total s':>8} "
+          f"{'peak RSS':>10} {'RSS/matrix':>10}")
+    for tool in ("w2v", "gensim"):
+        m = r[tool]
+        print(f"{tool:>7} {m['load_seconds']:>8.2f} {m['query_seconds']:>10.2f} "
+              f"{r['queries'] / m['query_seconds']:>10,.0f} {m['total_seconds']:>8.2f} "
+              f"{m['peak_rss'] / 2 ** 20:>7,.0f} MB {m['peak_rss'] / m['matrix_bytes']:>10.2f}")
+    w, g = r["w2v"], r["gensim"]
+    print(f"{'w2v/g':>7} {w['load_seconds'] / g['load_seconds']:>7.2f}x "
+          f"{w['query_seconds'] / g['query_seconds']:>9.2f}x {'':>10} "
+          f"{w['total_seconds'] / g['total_seconds']:>7.2f}x {w['peak_rss'] / g['peak_rss']:>9.2f}x")
 
 
 def run_worker(tool, args, threads, corpus):
@@ -243,11 +342,22 @@ def main():
     p.add_argument("--softmax-tokens", type=int, default=20_000)
     p.add_argument("--batch-words", type=int, default=1024)
     p.add_argument("--memory", action="store_true", help="w2v peak RSS at 1x and 4x the corpus")
+    p.add_argument("--vectors", action="store_true",
+                   help="instead of training: load a generated binary vector file and query it")
+    p.add_argument("--vectors-size", default="200000x300", help="W x d of the generated file")
+    p.add_argument("--vectors-dir", default=None, help="where to write it [default: the temp dir]")
+    p.add_argument("--queries", type=int, default=1000, help="one-word queries after loading")
+    p.add_argument("--query-words", help=argparse.SUPPRESS)
     p.add_argument("--no-score", dest="score", action="store_false", help="skip the quality scores")
     p.add_argument("--json", default=None, help="write the results to this file as well")
-    p.add_argument("--worker", choices=["w2v", "gensim"], help=argparse.SUPPRESS)
+    p.add_argument("--worker", choices=["w2v", "gensim", "vectors-w2v", "vectors-gensim"],
+                   help=argparse.SUPPRESS)
     args = p.parse_args()
 
+    if args.worker in ("vectors-w2v", "vectors-gensim"):
+        worker = worker_vectors_w2v if args.worker == "vectors-w2v" else worker_vectors_gensim
+        print(json.dumps(worker(args)))
+        return
     if args.worker:
         args.threads = int(args.threads)
         result = (worker_w2v if args.worker == "w2v" else worker_gensim)(args)
@@ -258,13 +368,20 @@ def main():
     from w2v.train import DEFAULT_CORPUS
 
     corpus = args.corpus or DEFAULT_CORPUS
-    if not os.path.isfile(corpus):
+    if not os.path.isfile(corpus) and not args.vectors:
         sys.exit(f"bench.py: corpus not found: {corpus}")
     if args.json:
         try:
             check_writable(args.json)  # now, not after the runs
         except OSError as e:
             sys.exit(f"bench.py: cannot write {args.json}: {e.strerror}")
+    if args.vectors:
+        results = {"vectors": compare_vectors(args)}
+        print_vectors(results["vectors"])
+        if args.json:
+            with atomic_write(args.json, "w", encoding="utf-8") as f:
+                json.dump(results, f, indent=2)
+        return
     args.threads = [int(t) for t in args.threads.split(",")]
     print(f"corpus {corpus}; dim {args.dim}, window {args.window}, negative {args.negative}, "
           f"min_count {args.min_count}, sample {args.sample}, epochs {args.epochs}; "

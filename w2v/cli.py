@@ -7,6 +7,7 @@ and a non-zero exit: 2 for bad usage, 1 for everything else.
 import dataclasses
 import json
 import math
+import os
 import signal
 import sys
 import typing
@@ -125,10 +126,26 @@ def train(evaluate, quiet, **settings):
         _print_eval(vectors.stats["eval"])
 
 
-def _load(path):
+def vector_file_options(fn):
+    """The options of every command that reads a vector file."""
+    fn = click.option("--unicode-errors", type=click.Choice(["strict", "replace", "ignore"]),
+                      default="strict", show_default=True,
+                      help="Words that are not UTF-8: refuse the file, or decode them as "
+                           "gensim's unicode_errors does.")(fn)
+    fn = click.option("--no-header", is_flag=True,
+                      help="The file has no `W d` first line (GloVe); detected when left out.")(fn)
+    fn = click.option("--limit", type=click.IntRange(min=1), default=None,
+                      help="Read only the first N vectors (gensim's limit): time and memory in "
+                           "proportion to N.")(fn)
+    return fn
+
+
+def _load(path, limit=None, no_header=False, unicode_errors="strict"):
+    """The vectors of `path`, scaled to length 1 in place: queries need no second copy."""
     from .vectors import Vectors
 
-    return Vectors.load(path)
+    return Vectors.load(path, limit=limit, no_header=no_header,
+                        unicode_errors=unicode_errors).normalise_()
 
 
 def _print_neighbours(title, results, as_json):
@@ -139,6 +156,19 @@ def _print_neighbours(title, results, as_json):
     click.echo(f"{title}")
     for w, score in results:
         click.echo(f"  {w:<24} {score:.4f}")
+
+
+def _stdin_batches():
+    """Lists of query lines: each list is what standard input had ready (up to 64 KB), so a
+    pipe is answered in batches and a person typing gets each answer at once."""
+    fd, pending = sys.stdin.fileno(), b""
+    while True:
+        data = os.read(fd, 1 << 16)
+        lines = (pending + data).split(b"\n")
+        pending = lines.pop() if data else b""
+        yield [line.decode("utf-8", "replace") for line in lines]
+        if not data:
+            return
 
 
 @cli.command()
@@ -154,34 +184,50 @@ def _print_neighbours(title, results, as_json):
               help="Analogy scoring: 3CosAdd or 3CosMul.")
 @click.option("--restrict", type=click.IntRange(min=1), default=None,
               help="Search only the N most frequent words.")
+@vector_file_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per query.")
-def similar(vectors, words, topn, positive, negative, analogy, method, restrict, as_json):
+def similar(vectors, words, topn, positive, negative, analogy, method, restrict, limit, no_header,
+            unicode_errors, as_json):
     """Nearest neighbours of each WORD, or an analogy; with neither, queries from standard input.
 
     A line of standard input with several words looks up their sum, as word2vec's `distance`.
+    Queries that arrive together are answered with one matrix product.
     """
-    vecs = _load(vectors)
-    ask = lambda pos, neg: vecs.most_similar(pos, neg, topn=topn, restrict=restrict, method=method)
+    vecs = _load(vectors, limit, no_header, unicode_errors)
     if analogy:
         a, b, c = analogy
         positive, negative = (*positive, a, c), (*negative, b)
     if positive or negative:
         title = " ".join([f"+{w}" for w in positive] + [f"-{w}" for w in negative])
-        _print_neighbours(title, ask(positive, negative), as_json)
+        _print_neighbours(title, vecs.most_similar(positive, negative, topn=topn,
+                                                   restrict=restrict, method=method), as_json)
         return
     if words:
         vecs.check_words(words)
-        for w in words:
-            _print_neighbours(w, ask([w], []), as_json)
+        for w, results in zip(words, vecs.most_similar_batch([[w] for w in words], topn, restrict)):
+            _print_neighbours(w, results, as_json)
         return
-    for line in sys.stdin:
-        query = line.split()
-        if not query:
-            continue
-        try:
-            _print_neighbours(" ".join(query), ask(query, []), as_json)
-        except W2VError as e:
-            click.echo(f"w2v: {e}", err=True)
+    for lines in _stdin_batches():
+        queries = []
+        for line in lines:
+            query = line.split()
+            if not query:
+                continue
+            try:
+                vecs.check_words(query)
+                queries.append(query)
+            except W2VError as e:
+                _answer(vecs, queries, topn, restrict, as_json)
+                queries = []
+                click.echo(f"w2v: {e}", err=True)
+        _answer(vecs, queries, topn, restrict, as_json)
+
+
+def _answer(vecs, queries, topn, restrict, as_json):
+    """Print the neighbours of each query (words known to be in the vocabulary), in order."""
+    if queries:
+        for query, results in zip(queries, vecs.most_similar_batch(queries, topn, restrict)):
+            _print_neighbours(" ".join(query), results, as_json)
         sys.stdout.flush()
 
 
@@ -218,13 +264,16 @@ def _print_eval(report):
                    "restrict_vocab).")
 @click.option("--case-sensitive", is_flag=True,
               help="Compare words as written; by default King and king are one word, as in gensim.")
+@vector_file_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def eval_(vectors, analogies, pairs, restrict, case_sensitive, as_json):
+def eval_(vectors, analogies, pairs, restrict, case_sensitive, limit, no_header, unicode_errors,
+          as_json):
     """Score vectors on analogies (accuracy) and word pairs (Spearman, Pearson), with gensim's
     defaults."""
     from .evaluate import evaluate_all
 
-    report = evaluate_all(_load(vectors), analogies, pairs, restrict, not case_sensitive)
+    report = evaluate_all(_load(vectors, limit, no_header, unicode_errors), analogies, pairs,
+                          restrict, not case_sensitive)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:
@@ -311,12 +360,46 @@ def cache(home, clear):
 @cli.command()
 @click.argument("vectors", type=click.Path(dir_okay=False))
 @click.argument("words", nargs=-1, required=True)
-@click.option("-o", "--out", default="words.png", show_default=True, help="The picture to write.")
-def plot(vectors, words, out):
+@click.option("-o", "--out", default="words.png", show_default=True,
+              help="The picture to write; its suffix (.png, .svg, .pdf, ...) names the format.")
+@vector_file_options
+def plot(vectors, words, out, limit, no_header, unicode_errors):
     """Draw WORDS projected to two dimensions by PCA, as a labelled scatter plot."""
-    from .plot import plot_words
+    from .plot import check_output, plot_words
 
-    plot_words(_load(vectors), words, out)
+    check_output(out)  # before reading a large file
+    missing = plot_words(_load(vectors, limit, no_header, unicode_errors), words, out)
+    if missing:
+        click.echo(f"w2v: not drawn: {'; '.join(f'{w} ({why})' for w, why in missing)}", err=True)
+    click.echo(f"wrote {out}", err=True)
+
+
+@cli.command()
+@click.argument("source")
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--threshold", type=click.FloatRange(min=0), default=100.0, show_default=True,
+              help="Join a and b when (count(ab) - min_count) / (count(a) count(b)) x tokens is "
+                   "above this.")
+@click.option("--min-count", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Ignore words and pairs seen fewer times.")
+@click.option("--passes", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Passes over the text: each can join phrases found by the one before.")
+@click.option("--max-table", type=click.IntRange(min=1000), default=20_000_000, show_default=True,
+              help="Words and pairs counted at once: past it the rarest are dropped, as "
+                   "word2phrase does (about 16 bytes a pair, 100 a word).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def phrases(source, out, threshold, min_count, passes, max_table, quiet):
+    """Join frequent pairs of words in SOURCE into single tokens (new york -> new_york), as
+    word2phrase does, and write the text to OUT.
+
+    SOURCE is a text, .gz or .bz2 file or a directory of them; lines are kept as they are.
+    """
+    from .phrases import write_phrases
+
+    stats = write_phrases(source, out, passes=passes, threshold=threshold, min_count=min_count,
+                          max_table=max_table, quiet=quiet)
+    for p, s in enumerate(stats, 1):
+        click.echo(f"pass {p}: joined {s['joined']:,} pairs, {s['phrases']:,} distinct", err=True)
     click.echo(f"wrote {out}", err=True)
 
 

@@ -54,6 +54,8 @@ class TrainConfig:
                                           "else text].", choices=("bin", "text"), model=False)
     save_outside: Optional[str] = setting(None, "Also save the outside vectors U here.", path=True,
                                           model=False)
+    phrases: int = setting(0, "Phrase passes before training (new york -> new_york).", minimum=0,
+                           maximum=100)
     tokens: str = setting("space", "Tokens: whitespace-split (space) or runs of letters (words); "
                                    "both lowercased unless --no-lowercase.",
                     choices=("space", "words"))

@@ -18,7 +18,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from . import checkpoint, corpus, download, native, sgd
+from . import checkpoint, corpus, download, native, phrases, sgd
 from .atomic import atomic_write, check_writable
 from .config import TrainConfig
 from .errors import SettingError, W2VError
@@ -73,6 +73,8 @@ def train(config, quiet=False, stop_when=None, evaluate=False, given=None):
     _check_outputs(config)
     path = resolve_corpus(config, quiet)
     _check_corpus_untouched(config, path)
+    if config.phrases:
+        path = phrases.apply(path, config.phrases, quiet=quiet)
     stream = _read_corpus(config, path, quiet, log)
     vocab = _vocabulary(config, stream, resumed)
     remap, keep = _remap(vocab, stream), vocab.keep_probabilities(config.sample)
