@@ -210,7 +210,8 @@ def _absolute(config):
 
 
 def _is_local(spec):
-    return bool(spec) and spec not in download.CORPORA and "://" not in spec
+    return (bool(spec) and spec not in download.CORPORA and "://" not in spec
+            and spec != corpus.GIVEN)
 
 
 def checkpoint_path(config):
