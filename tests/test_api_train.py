@@ -182,14 +182,18 @@ def test_continuing_starts_from_the_models_vectors(text):
 
 def test_continuing_learns_from_the_new_text(text):
     _, sentences, groups = text
-    model = Model(sentences, quiet=True, **{**SMALL, "epochs": 3})
-    newcomer, group_1 = groups[0][0], groups[1]
-    before = np.mean([model.wv.similarity(newcomer, w) for w in group_1[1:]])
-    moved = [s if group_1[0] not in s else [newcomer if w == group_1[0] else w for w in s]
-             for s in sentences]  # the newcomer now fills group 1's frames
+    model = Model(sentences, quiet=True, **{**SMALL, "epochs": 3, "sample": 0})
+    newcomer, group_0, group_1 = groups[0][0], groups[0][1:], groups[1][1:]
+
+    def leaning_to_group_1():
+        return (np.mean([model.wv.similarity(newcomer, w) for w in group_1]) -
+                np.mean([model.wv.similarity(newcomer, w) for w in group_0]))
+
+    assert leaning_to_group_1() < -0.3
+    moved = [[newcomer if w == groups[1][0] else w for w in s]
+             for s in sentences if newcomer not in s]  # the newcomer fills only group 1's frames
     model.train(moved, epochs=3, quiet=True)
-    after = np.mean([model.wv.similarity(newcomer, w) for w in group_1[1:]])
-    assert after > before + 0.3
+    assert leaning_to_group_1() > 0.3
 
 
 def test_continuing_ignores_new_words_and_keeps_the_vocabulary(text, capsys):
