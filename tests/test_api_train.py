@@ -23,7 +23,8 @@ def text(tmp_path):
 
 def test_token_lists_give_the_bytes_of_the_same_text_in_a_file(text, tmp_path):
     path, sentences, _ = text
-    from_file = train(TrainConfig(corpus=str(path), out=str(tmp_path / "v.bin"), **SMALL), quiet=True)
+    config = TrainConfig(corpus=str(path), out=str(tmp_path / "v.bin"), **SMALL)
+    from_file = train(config, quiet=True)
     from_list = train(sentences, quiet=True, **SMALL)
     assert from_list.words == from_file.words
     assert from_list.matrix.tobytes() == from_file.matrix.tobytes()
@@ -94,7 +95,8 @@ def test_tokens_that_a_file_could_not_hold_are_refused(sentence, says):
 
 
 def test_a_gensim_setting_name_points_to_w2vs(text):
-    with pytest.raises(SettingError, match="vector_size is not a training setting: w2v calls it dim"):
+    with pytest.raises(SettingError, match="vector_size is not a training setting: w2v calls it "
+                                           "dim"):
         train(text[1], vector_size=50)
 
 

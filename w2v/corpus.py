@@ -429,8 +429,9 @@ def _given_sentences(sentences, stats, digest):
     n = 0
     for n, sentence in enumerate(sentences, 1):
         if isinstance(sentence, (str, bytes)):
-            raise W2VError(f"each sentence must be a list of tokens, got a {type(sentence).__name__} "
-                           f"(sentence {n}: {sentence[:40]!r}); split it first: text.split()")
+            raise W2VError(f"each sentence must be a list of tokens, got a "
+                           f"{type(sentence).__name__} (sentence {n}: {sentence[:40]!r}); split it "
+                           "first: text.split()")
         sentence = sentence if isinstance(sentence, list) else list(sentence)
         try:
             text = " ".join(sentence)

@@ -102,7 +102,7 @@ def make_config(corpus_or_config, settings, given=None):
     else:
         config = TrainConfig(corpus=corpus_or_config, **{"out": None, **settings})
         if given is None:
-            given = set(settings) | {"out"} | ({"corpus"} if corpus_or_config is not None else set())
+            given = {*settings, "out", *(["corpus"] if corpus_or_config is not None else [])}
     if config.corpus is None or isinstance(config.corpus, str):
         return config, None, given
     if settings.get("lowercase") or settings.get("tokens", "space") != "space":
@@ -147,7 +147,7 @@ def _train(config, sentences, quiet, stop_when, evaluate, given, start=None):
     vocab = _vocabulary(config, stream, resumed)
     remap, keep = _remap(vocab, stream), vocab.keep_probabilities(config.sample)
     if start is not None:
-        _log_unknown(stream, remap, log)
+        _check_known(stream, remap, log)
     V, U, progress = _start(config, len(vocab), resumed)
     chunks = corpus.chunk_bounds(stream, config.chunk_words)
     if progress.chunk > len(chunks[0]):
@@ -285,8 +285,8 @@ def _read_sentences(config, sentences, quiet, log):
                                             warn=lambda message: log(f"warning: {message}"))
 
 
-def _log_unknown(stream, remap, log):
-    """Say how much of a continued run's new text the model's vocabulary leaves out."""
+def _check_known(stream, remap, log):
+    """Refuse new text of which the model knows no word; else say how much of it is left out."""
     unknown = int(stream.counts[remap < 0].sum())
     if unknown == stream.tokens:
         raise W2VError("none of the words of the new text is in the model's vocabulary")
