@@ -37,6 +37,7 @@ import tempfile
 import time
 import weakref
 from dataclasses import dataclass
+from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -388,7 +389,9 @@ def load_stream(path, tokens="space", cache_dir=None, progress=None, lowercase=T
 GIVEN = "<sentences given in Python>"  # what the settings record as the corpus of such a run
 
 
-def stream_from_sentences(sentences, cache_dir=None, progress=None, warn=_stderr):
+def stream_from_sentences(sentences: Iterable[Sequence[str]], cache_dir: Optional[str] = None,
+                          progress: Optional[Callable[[int], object]] = None,
+                          warn: Callable[[str], object] = _stderr) -> TokenStream:
     """Sentences given in Python (an iterable of token lists) as a TokenStream, in one pass.
 
     Tokens are taken as given: not lowercased, not split; a token must be a non-empty str without

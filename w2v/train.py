@@ -88,7 +88,8 @@ def train(corpus_or_config: Union[TrainConfig, str, Sentences, None] = None, /, 
     return _train(config, sentences, quiet, stop_when, evaluate, given).vectors
 
 
-def make_config(corpus_or_config, settings, given=None):
+def make_config(corpus_or_config: Union[TrainConfig, str, Sentences, None], settings: dict,
+                given: Optional[set] = None) -> tuple[TrainConfig, Optional[Sentences], Optional[set]]:
     """(config, sentences or None, given) for train's arguments; SettingError for a name that is
     not a setting (pointing from a gensim or word2vec.c name to w2v's)."""
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
