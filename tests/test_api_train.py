@@ -71,6 +71,12 @@ def test_a_path_given_to_train_writes_no_file_unless_out_is_given(text, tmp_path
     assert sorted(os.listdir(tmp_path)) == ["c.txt", "v.txt", "v.txt.json"]
 
 
+def test_a_pathlib_path_is_a_corpus_path(text):
+    path, sentences, _ = text
+    assert train(path, quiet=True, **SMALL).matrix.tobytes() == \
+        train(sentences, quiet=True, **SMALL).matrix.tobytes()
+
+
 def test_the_sidecar_records_that_the_corpus_was_sentences(text, tmp_path):
     _, sentences, _ = text
     train(sentences, quiet=True, out=str(tmp_path / "v.bin"), **SMALL)

@@ -98,6 +98,8 @@ def make_config(corpus_or_config: Union[TrainConfig, str, Sentences, None], sett
             target = RENAMES.get(name.replace("_", "-"), "").lstrip("-").replace("-", "_")
             hint = f": w2v calls it {target}" if target in fields else ""
             raise SettingError(f"{name} is not a training setting{hint}")
+    if isinstance(corpus_or_config, os.PathLike):
+        corpus_or_config = os.fspath(corpus_or_config)
     if isinstance(corpus_or_config, TrainConfig):
         config = dataclasses.replace(corpus_or_config, **settings)
     else:
@@ -106,6 +108,9 @@ def make_config(corpus_or_config: Union[TrainConfig, str, Sentences, None], sett
             given = {*settings, "out", *(["corpus"] if corpus_or_config is not None else [])}
     if config.corpus is None or isinstance(config.corpus, str):
         return config, None, given
+    if not isinstance(config.corpus, Iterable):
+        raise SettingError(f"the corpus must be a path or an iterable of token lists, got "
+                           f"{type(config.corpus).__name__}")
     if settings.get("lowercase") or settings.get("tokens", "space") != "space":
         raise SettingError("lowercase and tokens apply to text files: sentences given in Python "
                            "are used as given (lowercase or split them yourself)")
