@@ -49,7 +49,8 @@ class TrainConfig:
                                     model=False)
     max_bytes: int = setting(20 * 10 ** 9, "Refuse archives and compressed files that unpack to "
                                          "more bytes.", minimum=1, model=False)
-    out: str = setting("vectors.bin", "Where to save the vectors (V).", path=True, model=False)
+    out: Optional[str] = setting("vectors.bin", "Where to save the vectors (V).", path=True,
+                                 model=False)
     format: Optional[str] = setting(None, "Vector file format [default: from --out: .bin binary, "
                                           "else text].", choices=("bin", "text"), model=False)
     save_outside: Optional[str] = setting(None, "Also save the outside vectors U here.", path=True,
@@ -135,7 +136,7 @@ class TrainConfig:
     def vector_format(self):
         if self.format:
             return self.format
-        return "bin" if self.out.endswith(".bin") else "text"
+        return "bin" if (self.out or self.save_outside or "").endswith(".bin") else "text"
 
     def as_dict(self):
         return dataclasses.asdict(self)

@@ -37,6 +37,7 @@ import tempfile
 import time
 import weakref
 from dataclasses import dataclass
+from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -385,6 +386,74 @@ def load_stream(path, tokens="space", cache_dir=None, progress=None, lowercase=T
                        f"({e}); is {cache_dir} full or faulty?") from None
 
 
+GIVEN = "<sentences given in Python>"  # what the settings record as the corpus of such a run
+
+
+def stream_from_sentences(sentences: Iterable[Sequence[str]], cache_dir: Optional[str] = None,
+                          progress: Optional[Callable[[int], object]] = None,
+                          warn: Callable[[str], object] = _stderr) -> TokenStream:
+    """Sentences given in Python (an iterable of token lists) as a TokenStream, in one pass.
+
+    Tokens are taken as given: not lowercased, not split; a token must be a non-empty str without
+    whitespace, so that the sentences mean what the same text in a file would. As in files, an
+    empty sentence is skipped, a longer one than MAX_SENTENCE is cut into pieces (all kept), a token
+    longer than MAX_TOKEN_CHARS is cut. The iterable is read once (a generator will do): the ids go
+    to a temporary entry, removed when the stream is, whose key is a hash of the tokens.
+    """
+    cache_dir = cache_dir or os.path.join(default_home(), "ids")
+    try:
+        os.makedirs(cache_dir, exist_ok=True)
+    except OSError as e:
+        raise W2VError(f"cannot create the token-id cache {cache_dir}: {e.strerror or e}") from None
+    clean_stale_builds(cache_dir)
+    digest = hashlib.sha256(f"v{CACHE_VERSION} given".encode())
+    given = lambda stats, digest: _given_sentences(sentences, stats, digest)
+    directory = _built(cache_dir, lambda d: _build(GIVEN, [], "space", False, d, progress,
+                                                   MAX_BYTES, warn, digest, given))
+    try:
+        stream = _open_entry(directory, "sentences-" + digest.hexdigest()[:24])
+    except BaseException as e:
+        shutil.rmtree(directory, ignore_errors=True)
+        if isinstance(e, _Damaged):
+            raise W2VError(f"the token ids of the sentences given could not be read back "
+                           f"({e}); is {cache_dir} full or faulty?") from None
+        raise
+    weakref.finalize(stream, shutil.rmtree, directory, True)
+    return stream
+
+
+def _given_sentences(sentences, stats, digest):
+    """Yield the checked sentences of an iterable of token lists, cut as a file's lines are;
+    digest receives each as the line of text it stands for."""
+    if isinstance(sentences, (str, bytes)):
+        raise W2VError("sentences must be an iterable of token lists, got a str; "
+                       "a corpus path is given as corpus=")
+    tokenizer = _Tokenizer("space")
+    n = 0
+    for n, sentence in enumerate(sentences, 1):
+        if isinstance(sentence, (str, bytes)):
+            raise W2VError(f"each sentence must be a list of tokens, got a "
+                           f"{type(sentence).__name__} (sentence {n}: {sentence[:40]!r}); split it "
+                           "first: text.split()")
+        sentence = sentence if isinstance(sentence, list) else list(sentence)
+        try:
+            text = " ".join(sentence)
+            digest.update(text.encode("utf-8") + b"\n")
+        except TypeError:
+            bad = next(t for t in sentence if not isinstance(t, str))
+            raise W2VError(f"sentence {n}: each token must be a str, got {type(bad).__name__} "
+                           f"({bad!r:.40})") from None
+        except UnicodeEncodeError as e:
+            raise W2VError(f"sentence {n} is not valid Unicode ({e.reason})") from None
+        if text.split() != sentence:  # a token that is empty or holds whitespace
+            bad = next(t for t in sentence if t.split() != [t])
+            raise W2VError(f"sentence {n}: token {bad[:40]!r} is empty or holds whitespace; tokens "
+                           "are used as given, so split them first")
+        tokens = tokenizer._cut(sentence) if len(text) > MAX_TOKEN_CHARS else sentence
+        yield from _pieces(tokens, final=True)
+    stats.update(replaced_bytes=0, lines=n, cut_tokens=tokenizer.cut_tokens)
+
+
 def _built(cache_dir, build):
     """A new build directory filled by build(directory); W2VError if the cache cannot be
     written (disk full, no permission), and nothing left behind on any error."""
@@ -485,9 +554,10 @@ def _abandoned(path, name):
     return time.time() - newest > STALE_SECONDS
 
 
-def _build(corpus, paths, tokens, lowercase, tmp, progress, max_bytes, warn, digest):
+def _build(corpus, paths, tokens, lowercase, tmp, progress, max_bytes, warn, digest, given=None):
     """One pass over the text: ids in order of first appearance to raw.u32, counted as they go;
-    then the ids renumbered by count into ids.u32, block by block. Writes the entry into tmp."""
+    then the ids renumbered by count into ids.u32, block by block. Writes the entry into tmp.
+    given(stats, digest), if given, yields the sentences instead of the files at paths."""
     stats = {}
     index = {}  # word -> id in order of first appearance
     counts = []  # id -> count
@@ -495,7 +565,9 @@ def _build(corpus, paths, tokens, lowercase, tmp, progress, max_bytes, warn, dig
     raw_path = os.path.join(tmp, "raw.u32")
     with open(raw_path, "wb") as out:
         batch = []
-        for sentence in sentences(paths, tokens, stats, lowercase, max_bytes, digest):
+        source = (sentences(paths, tokens, stats, lowercase, max_bytes, digest) if given is None
+                  else given(stats, digest))
+        for sentence in source:
             for w in sentence:
                 i = index.get(w)
                 if i is None:
@@ -534,7 +606,7 @@ def _build(corpus, paths, tokens, lowercase, tmp, progress, max_bytes, warn, dig
     with open(os.path.join(tmp, "vocab.txt"), "w", encoding="utf-8", newline="\n") as f:
         f.writelines(f"{words[i]}\n" for i in order)
     tokens_read = int(counts.sum())
-    meta = {"version": CACHE_VERSION, "corpus": os.path.abspath(corpus),
+    meta = {"version": CACHE_VERSION, "corpus": corpus if given else os.path.abspath(corpus),
             "files": [os.path.abspath(p) for p in paths], "tokenizer": tokens,
             "lowercase": lowercase, "tokens": tokens_read, "ids": tokens_read + sentence_ends,
             "words": len(words), "lines": stats["lines"], "replaced_bytes": stats["replaced_bytes"],

@@ -14,11 +14,14 @@ import shlex
 import signal
 import sys
 import time
+from dataclasses import dataclass
+from typing import Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 from tqdm import tqdm
 
 from . import checkpoint, corpus, download, native, phrases, sgd
+from .aliases import RENAMES
 from .atomic import atomic_write, check_writable
 from .config import TrainConfig
 from .errors import SettingError, W2VError
@@ -37,6 +40,9 @@ class TrainingInterrupted(W2VError):
         self.checkpoint, self.signum = checkpoint, signum
         self.exit_code = 128 + signum  # what the shell reports for a process the signal ended
         how = "terminated (SIGTERM)" if signum == signal.SIGTERM else "interrupted"
+        if checkpoint is None:  # out=None and no checkpoint= : nowhere to save the run
+            super().__init__(f"{how}; nothing saved (give checkpoint= to be able to continue)")
+            return
         super().__init__(f"{how}; checkpoint saved to {checkpoint}; "
                          f"continue with: w2v train --resume {shlex.quote(checkpoint)}")
 
@@ -50,6 +56,9 @@ def _logger(quiet):
 
 def resolve_corpus(config, quiet=False):
     """The local path to read: the shipped corpus, a cached download, or the path given."""
+    if config.corpus == corpus.GIVEN:
+        raise W2VError(f"{config.resume or 'this run'} was trained on sentences given in Python: "
+                       "pass the same sentences again, train(sentences, resume=...)")
     if config.corpus is None:
         if not os.path.exists(DEFAULT_CORPUS):
             raise W2VError(f"the default corpus is not at {DEFAULT_CORPUS}; pass --corpus")
@@ -58,9 +67,72 @@ def resolve_corpus(config, quiet=False):
                             quiet=quiet, max_bytes=config.max_bytes)
 
 
-def train(config, quiet=False, stop_when=None, evaluate=False, given=None):
-    """Train skip-gram vectors as `config` says, save them, and return them as Vectors.
+Sentences = Iterable[Sequence[str]]
 
+
+def train(corpus_or_config: Union[TrainConfig, str, Sentences, None] = None, /, *,
+          quiet: bool = False, stop_when: Optional[Callable[[int, int], bool]] = None,
+          evaluate: bool = False, given: Optional[set] = None, **settings) -> Vectors:
+    """Train skip-gram vectors and return them as Vectors.
+
+        train(TrainConfig(corpus="my.txt", out="my.bin"))    # the settings, out= as the CLI's
+        train("my.txt", dim=50)                              # a path, URL or named corpus
+        train([["the", "cat", "sat"], ["a", "dog"]], min_count=1)  # token lists, used as given
+
+    Given a TrainConfig, settings beside it replace its fields. Given anything else, settings are
+    TrainConfig's fields and out defaults to None: nothing is written (no vectors, no sidecar; a
+    checkpoint only where checkpoint= says) unless out= names a file. Any iterable of token lists
+    (a list, a generator) is read once; its tokens are used as given, not lowercased or split.
+    """
+    config, sentences, given = make_config(corpus_or_config, settings, given)
+    return _train(config, sentences, quiet, stop_when, evaluate, given).vectors
+
+
+def make_config(corpus_or_config: Union[TrainConfig, str, Sentences, None], settings: dict,
+                given: Optional[set] = None) -> tuple[TrainConfig, Optional[Sentences], Optional[set]]:
+    """(config, sentences or None, given) for train's arguments; SettingError for a name that is
+    not a setting (pointing from a gensim or word2vec.c name to w2v's)."""
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    for name in settings:
+        if name not in fields:
+            target = RENAMES.get(name.replace("_", "-"), "").lstrip("-").replace("-", "_")
+            hint = f": w2v calls it {target}" if target in fields else ""
+            raise SettingError(f"{name} is not a training setting{hint}")
+    if isinstance(corpus_or_config, os.PathLike):
+        corpus_or_config = os.fspath(corpus_or_config)
+    if isinstance(corpus_or_config, TrainConfig):
+        config = dataclasses.replace(corpus_or_config, **settings)
+    else:
+        config = TrainConfig(corpus=corpus_or_config, **{"out": None, **settings})
+        if given is None:
+            given = {*settings, "out", *(["corpus"] if corpus_or_config is not None else [])}
+    if config.corpus is None or isinstance(config.corpus, str):
+        return config, None, given
+    if not isinstance(config.corpus, Iterable):
+        raise SettingError(f"the corpus must be a path or an iterable of token lists, got "
+                           f"{type(config.corpus).__name__}")
+    if settings.get("lowercase") or settings.get("tokens", "space") != "space":
+        raise SettingError("lowercase and tokens apply to text files: sentences given in Python "
+                           "are used as given (lowercase or split them yourself)")
+    return dataclasses.replace(config, corpus=corpus.GIVEN, lowercase=False), config.corpus, given
+
+
+@dataclass
+class Run:
+    """What a run made: the vectors V, the outside vectors U, the vocabulary, the settings."""
+    vectors: Vectors
+    U: np.ndarray  # (W, d) float32
+    vocab: Vocab
+    config: TrainConfig
+    corpus_key: str
+    progress: checkpoint.Progress
+
+
+def _train(config, sentences, quiet, stop_when, evaluate, given, start=None):
+    """Train skip-gram vectors as `config` says, save them, and return the Run.
+
+    sentences: token lists to train on instead of config.corpus. start: a Checkpoint to continue
+    from on this new text, whatever its corpus (words it does not know are ignored).
     quiet hides the progress bar and messages. stop_when(epoch, chunk) -> bool stops the run between
     chunks as Ctrl-C does: a checkpoint is saved and TrainingInterrupted raised. evaluate scores
     the vectors on the shipped analogy and word-pair sets and records that in the sidecar.
@@ -70,14 +142,23 @@ def train(config, quiet=False, stop_when=None, evaluate=False, given=None):
     """
     log = _logger(quiet)
     config, resumed = _settings(config, given, log)
+    resumed = start or resumed
     _check_outputs(config)
-    path = resolve_corpus(config, quiet)
-    _check_corpus_untouched(config, path)
-    if config.phrases:
-        path = phrases.apply(path, config.phrases, quiet=quiet)
-    stream = _read_corpus(config, path, quiet, log)
+    if sentences is None:
+        path = resolve_corpus(config, quiet)
+        _check_corpus_untouched(config, path)
+        if config.phrases:
+            path = phrases.apply(path, config.phrases, quiet=quiet)
+        stream = _read_corpus(config, path, quiet, log)
+    elif config.phrases:
+        raise SettingError("phrases= joins pairs in a corpus file; for token lists, join them "
+                           "before training (w2v phrases IN OUT on the text)")
+    else:
+        stream = _read_sentences(config, sentences, quiet, log)
     vocab = _vocabulary(config, stream, resumed)
     remap, keep = _remap(vocab, stream), vocab.keep_probabilities(config.sample)
+    if start is not None:
+        _check_known(stream, remap, log)
     V, U, progress = _start(config, len(vocab), resumed)
     chunks = corpus.chunk_bounds(stream, config.chunk_words)
     if progress.chunk > len(chunks[0]):
@@ -109,10 +190,10 @@ def train(config, quiet=False, stop_when=None, evaluate=False, given=None):
     if evaluate:
         stats["eval"] = evaluate_all(vectors)
     _save(config, vectors, U, stats)
-    log(f"saved {len(vocab):,} vectors to {config.out}; "
-        f"{stats['words_per_sec'] or 0:,} words/s, final cost {stats['final_cost']:.4f}")
+    saved = f"saved {len(vocab):,} vectors to {config.out}" if config.out else "out=None: not saved"
+    log(f"{saved}; {stats['words_per_sec'] or 0:,} words/s, final cost {stats['final_cost']:.4f}")
     vectors.stats = stats
-    return vectors
+    return Run(vectors, U, vocab, config, stream.key, progress)
 
 
 def _settings(config, given, log):
@@ -140,22 +221,24 @@ def _absolute(config):
 
 
 def _is_local(spec):
-    return bool(spec) and spec not in download.CORPORA and "://" not in spec
+    return (bool(spec) and spec not in download.CORPORA and "://" not in spec
+            and spec != corpus.GIVEN)
 
 
 def checkpoint_path(config):
-    return config.checkpoint or config.out + ".ckpt"
+    """Where the run's checkpoints go: None with neither --checkpoint nor --out."""
+    return config.checkpoint or (config.out and config.out + ".ckpt")
 
 
 def _outputs(config):
     """{what: path} for every file the run may write."""
-    outputs = {"--out": config.out, "the sidecar": config.out + ".json",
+    outputs = {"--out": config.out, "the sidecar": config.out and config.out + ".json",
                "--checkpoint": checkpoint_path(config)}
     if config.save_outside:
         outputs["--save-outside"] = config.save_outside
     if config.save_vocab:
         outputs["--save-vocab"] = config.save_vocab
-    return outputs
+    return {what: path for what, path in outputs.items() if path}
 
 
 def _check_outputs(config):
@@ -206,10 +289,26 @@ def _read_corpus(config, path, quiet, log):
     return stream
 
 
+def _read_sentences(config, sentences, quiet, log):
+    with tqdm(desc="reading sentences", unit=" tokens", unit_scale=True,
+              disable=True if quiet else None, file=sys.stderr, leave=False) as bar:
+        return corpus.stream_from_sentences(sentences, config.cache_dir, progress=bar.update,
+                                            warn=lambda message: log(f"warning: {message}"))
+
+
+def _check_known(stream, remap, log):
+    """Refuse new text of which the model knows no word; else say how much of it is left out."""
+    unknown = int(stream.counts[remap < 0].sum())
+    if unknown == stream.tokens:
+        raise W2VError("none of the words of the new text is in the model's vocabulary")
+    log(f"continuing on the model's vocabulary: {unknown:,} of the {stream.tokens:,} tokens of the "
+        "new text are words it does not know, ignored")
+
+
 def _vocabulary(config, stream, resumed):
     """The training vocabulary: the checkpoint's, the --read-vocab file's, or the corpus counts."""
     if resumed is not None:
-        if resumed.corpus_key != stream.key:
+        if resumed.corpus_key not in (stream.key, None):  # None: continuing on new text
             raise W2VError(f"{config.resume} was made from another corpus or tokenizer, "
                            "or the corpus changed since")
         vocab = Vocab(resumed.words, resumed.counts)
@@ -270,7 +369,8 @@ def _run(config, stream, chunks, remap, keep, step, vocab, V, U, progress, stop_
             return sgd.run_(stream.read, chunks, remap, keep, step, V, U, config, progress, bar,
                             save_periodic_checkpoint if config.checkpoint else None, stop_when)
         except sgd.Stopped as stopped:
-            save_checkpoint(progress)
+            if path:
+                save_checkpoint(progress)
             raise TrainingInterrupted(path, stopped.signum) from None
 
 
@@ -284,9 +384,12 @@ def _check_finite(V, U):
 def _save(config, vectors, U, stats):
     """The vectors, the outside vectors if asked, and the JSON sidecar (strict JSON: null for
     a figure that is not a finite number)."""
-    vectors.save(config.out, config.vector_format())
+    if config.out:
+        vectors.save(config.out, config.vector_format())
     if config.save_outside:
         Vectors(vectors.words, U).save(config.save_outside, config.vector_format())
+    if not config.out:
+        return
     with atomic_write(config.out + ".json", "w", encoding="utf-8") as f:
         json.dump(_finite({"settings": config.as_dict(), **stats}), f, indent=2, allow_nan=False)
 
