@@ -340,3 +340,15 @@ def test_peer_option_names_stay_out_of_help():
     for name in ("--size", "-train", "--workers", "--iter", "--sg"):
         assert name not in help_text
 
+
+
+def test_most_similar_takes_one_word_and_restrict_vocab_as_gensim(tmp_path):
+    from w2v import Vectors
+
+    words = [f"w{i}" for i in range(20)]
+    matrix = np.random.default_rng(0).standard_normal((20, 8)).astype(np.float32)
+    vectors = Vectors(words, matrix)
+    assert vectors.most_similar("w3", topn=4) == vectors.most_similar(["w3"], topn=4)
+    restricted = vectors.most_similar("w3", topn=4, restrict_vocab=6)
+    assert restricted == vectors.most_similar(["w3"], topn=4, restrict=6)
+    assert all(vectors.key_to_index[w] < 6 for w, _ in restricted)

@@ -27,7 +27,7 @@ import numpy as np
 
 from .atomic import atomic_write
 from .errors import W2VError
-from .keyed import GensimMethods
+from .keyed import GensimMethods, _as_list
 
 BLOCK_BYTES = 1 << 22  # what the reader holds besides the matrix and the words
 MAX_WORD_BYTES = 10_000  # a binary record whose word is longer is not a record
@@ -109,16 +109,19 @@ class Vectors(GensimMethods):
         rows = [self.index[w] for w in words]
         return self.matrix[rows] * self.inverse_norms[rows, None]  # (n, d)
 
-    def most_similar(self, positive=(), negative=(), topn=10, restrict=None, method="add"):
+    def most_similar(self, positive=(), negative=(), topn=10, restrict=None, method="add",
+                     restrict_vocab=None):
         """The topn words nearest the query, as (word, score) pairs, best first.
 
         add (3CosAdd): cosine with the sum of the positive unit vectors minus the negative
         ones, as gensim's most_similar. mul (3CosMul, Levy & Goldberg 2014): the product of
         the positive words' cosines over that of the negative ones, with cosines shifted to
         [0, 1]. Only the first `restrict` words (the most frequent) are searched; the query
-        words themselves are never returned.
+        words themselves are never returned. As in gensim, one word may stand for a list of one
+        (`most_similar("king")`), and `restrict_vocab` is another name for `restrict`.
         """
-        positive, negative = list(positive), list(negative)
+        positive, negative = _as_list(positive), _as_list(negative)
+        restrict = restrict if restrict is not None else restrict_vocab
         self.check_words(positive + negative)
         if not positive and not negative:
             raise W2VError("nothing to look up: give at least one word")
