@@ -191,7 +191,7 @@ def softmax_rates(args):
         rng = np.random.default_rng(0)
         V = (rng.random((W, args.dim), dtype=np.float32) - 0.5) / args.dim
         U = np.zeros((W, args.dim), np.float32)
-        step = STEPS["softmax"](config, vocab)
+        step = STEPS["skipgram", "softmax"](config, vocab)
         step(sen[:200], V, U, 0.0, np.uint64(state))  # warm up
         start = time.perf_counter()
         _, pairs, _ = step(sen, V, U, 0.01, np.uint64(state))
