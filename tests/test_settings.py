@@ -193,7 +193,7 @@ def test_rows_that_end_not_finite_stop_the_run_and_save_nothing(tmp_path, corpus
             return result
         return poisoned
 
-    monkeypatch.setitem(steps.STEPS, "neg", make_poisoned)
+    monkeypatch.setitem(steps.STEPS, ("skipgram", "neg"), make_poisoned)
     with pytest.raises(W2VError, match="^training diverged: V holds values that are not finite; "
                                        "lower --alpha$"):
         train(TrainConfig(corpus=str(corpus), out=str(tmp_path / "v.bin"), min_count=1, dim=10,
