@@ -447,8 +447,8 @@ static int64_t context_of(const int32_t *sen, int64_t lo, int64_t hi, int64_t i,
 }
 
 /* One skip-gram window with hierarchical softmax: every input row predicts the same word, so all
-   take its path; the n_in x n_t block of window_update with the path's signs (+1 for bit 0, -1 for
-   bit 1) in place of the labels. One SGD step of the reference hs_loss on the pairs
+   take its path; the n_in x n_t block of window_update with the path's branches in place of the
+   labels: sign +1 for bit 0, -1 for bit 1. One SGD step of the reference hs_loss on the pairs
    (v_{inputs[a]}, the word), U the inner nodes' rows. Returns the summed cost.
    V (W, d; ld), U (nodes, d; ld), inputs (n_in,), targets (n_t,) the path's inner nodes,
    signs (n_t,); scratch: grad_in (n_in, d), G (n_in, n_t). */
