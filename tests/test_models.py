@@ -8,6 +8,7 @@ import pytest
 
 from conftest import assert_one_line_error, planted_corpus, run_cli
 from w2v import TrainConfig, TrainingInterrupted, Vectors, huffman, losses, train
+from w2v.gradcheck import check_gradients, sharing_path
 from w2v.steps import cbow_softmax_batch_
 
 pytestmark = pytest.mark.usefixtures("kernels")  # skipped without a C compiler
@@ -117,6 +118,31 @@ def test_cbow_windows_are_the_skipgram_pairs_grouped_by_centre(rng, kernels):
     assert sizes[:m].sum() == n
     np.testing.assert_array_equal(contexts[:n], inputs[:n])
     np.testing.assert_array_equal(np.repeat(centres[:m], sizes[:m]), outputs[:n])
+
+
+# ---- what gradcheck checks ----
+
+def test_gradcheck_fails_the_tools_cbow_step_as_a_gradient(rng):
+    V, U = rng.normal(0, 0.5, (12, 6)), rng.normal(0, 0.5, (12, 6))
+    context, centre = np.array([1, 2, 1, 5]), 7
+
+    def tools_step(p):  # the whole dJ/dh to every position: n times the exact V gradient
+        cost, _, dU, grad_h = losses.cbow_loss(p["V"], p["U"], context, centre, losses.softmax_loss)
+        dV = np.zeros_like(p["V"])
+        np.add.at(dV, context, grad_h)
+        return cost, {"V": dV, "U": dU}
+
+    results = {r.name: r for r in check_gradients(tools_step, {"V": V, "U": U})}
+    assert not results["V"].passed and results["U"].passed
+
+
+@pytest.mark.parametrize("W", [4, 30, 200])
+def test_the_hs_check_takes_two_words_whose_paths_share_nodes_below_the_root(rng, W):
+    tree = huffman.build(rng.integers(1, 1000, size=W))
+    deepest = int(np.argmax(tree.lengths))
+    other = sharing_path(tree, deepest)
+    assert other != deepest and tree.lengths[other] > 1
+    np.testing.assert_array_equal(tree.points[other, :2], tree.points[deepest, :2])
 
 
 # ---- training on data whose answer is known ----

@@ -204,7 +204,7 @@ def run_checks(seed=0, dim=8, vocab=20, max_coords=200):
     tree = huffman.build(rng.integers(1, 1000, size=W))
     nodes = rng.normal(0, 0.5, size=(W - 1, d))  # the inner nodes' rows
     deepest = int(np.argmax(tree.lengths))
-    sibling = _sharing(tree, deepest)
+    sibling = sharing_path(tree, deepest)
     hs_outside = np.array([deepest, sibling, deepest, *outside[3:]])  # paths that share nodes
 
     def hs(p):
@@ -218,7 +218,7 @@ def run_checks(seed=0, dim=8, vocab=20, max_coords=200):
     return results
 
 
-def _sharing(tree, w):
+def sharing_path(tree, w):
     """Another word whose path shares more than the root with w's, if there is one."""
     shared = [(np.sum(tree.points[x, :2] == tree.points[w, :2]) if tree.lengths[x] > 1 else 0, x)
               for x in range(len(tree.lengths)) if x != w]
