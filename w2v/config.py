@@ -55,7 +55,8 @@ class TrainConfig:
     out: str = setting("vectors.bin", "Where to save the vectors (V).", path=True, model=False)
     format: Optional[str] = setting(None, "Vector file format [default: from --out: .bin binary, "
                                           "else text].", choices=("bin", "text"), model=False)
-    save_outside: Optional[str] = setting(None, "Also save the outside vectors U here.", path=True,
+    save_outside: Optional[str] = setting(None, "Also save the outside vectors U here (with --loss hs: "
+                                                "the tree's inner nodes, node0..).", path=True,
                                           model=False)
     tokens: str = setting("space", "Tokens: whitespace-split (space) or runs of letters (words); "
                                    "both lowercased unless --no-lowercase.",

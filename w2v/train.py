@@ -85,8 +85,8 @@ def train(config, quiet=False, stop_when=None, evaluate=False, given=None):
     compile_start = time.perf_counter()
     native.backend(log=log)
     step = STEPS[config.model, config.loss](config, vocab)
-    log(f"vocabulary: {len(vocab):,} words; corpus: {stream.tokens:,} tokens; {config.model}, loss {config.loss}, "
-        f"d={config.dim}, window {config.window}, {config.threads} thread(s)")
+    log(f"vocabulary: {len(vocab):,} words; corpus: {stream.tokens:,} tokens; {config.model}, "
+        f"loss {config.loss}, d={config.dim}, window {config.window}, {config.threads} thread(s)")
     if config.loss == "softmax":
         log(_softmax_estimate(config, vocab, keep, stream.tokens))
     _warm_up(step, remap, keep, V, U)
