@@ -38,39 +38,48 @@ def build(counts):
     """The Huffman tree of `counts` (W,), W ≥ 1; a single word has an empty path."""
     counts = np.asarray(counts, dtype=np.int64)
     W = len(counts)
-    order = np.argsort(-counts, kind="stable")  # the leaves, most frequent first
-    merged = np.empty(max(W - 1, 0), dtype=np.int64)  # inner nodes' counts
-    parent = np.empty(2 * W - 1, dtype=np.int64)  # node -> parent; leaves 0..W-1, inner W + a
-    bit = np.zeros(2 * W - 1, dtype=np.int8)
+    order = np.argsort(-counts, kind="stable").tolist()  # the leaves, most frequent first
+    count = counts.tolist()  # plain ints: this loop runs W − 1 times
+    merged = []  # inner nodes' counts
+    parent = np.full(2 * W - 1, 2 * W - 2, dtype=np.int64)  # node -> parent; leaves 0..W-1,
+    bit = np.zeros(2 * W - 1, dtype=np.int8)                # inner node a is W + a
     leaf, inner = W - 1, 0  # queue fronts: next leaf (a position in order), next inner node
     for a in range(W - 1):
-        merged[a] = 0
+        total = 0
         for b in (0, 1):
-            if leaf >= 0 and (inner >= a or counts[order[leaf]] < merged[inner]):
-                node, count, leaf = order[leaf], counts[order[leaf]], leaf - 1
+            if leaf >= 0 and (inner >= a or count[order[leaf]] < merged[inner]):
+                node, leaf = order[leaf], leaf - 1
+                total += count[node]
             else:
-                node, count, inner = W + inner, merged[inner], inner + 1
+                node, inner = W + inner, inner + 1
+                total += merged[node - W]
             parent[node], bit[node] = W + a, b
-            merged[a] += count
+        merged.append(total)
     return _paths(parent, bit, W)
 
 
 def _paths(parent, bit, W):
     """Each word's inner nodes and signs, root first, from the parent links."""
     root = 2 * W - 2
-    paths = []
-    for w in range(W):
-        nodes, node = [], w
-        while node != root:
-            nodes.append(node)
-            node = parent[node]
-        paths.append(nodes[::-1])  # from the child of the root down to the leaf
-    L = max(1, max(len(p) for p in paths))
+    up_points, up_signs = [], []  # level k: the k-th branch on the way up from each leaf
+    node = np.arange(W)
+    lengths = np.zeros(W, dtype=np.int32)
+    while np.any(node != root):
+        below = node != root
+        # the branch into a node is taken at its parent, inner node parent - W, with its bit
+        up_points.append(np.where(below, parent[node] - W, 0))
+        up_signs.append(np.where(below, 1.0 - 2.0 * bit[node], 0.0))
+        lengths += below
+        node = np.where(below, parent[node], root)
+    L = max(1, len(up_points))
     points = np.zeros((W, L), dtype=np.int32)
     signs = np.zeros((W, L), dtype=np.float32)
-    lengths = np.array([len(p) for p in paths], dtype=np.int32)
-    for w, nodes in enumerate(paths):
-        # the branch into node x is taken at its parent: the inner node parent[x] - W, bit[x]
-        points[w, :len(nodes)] = [parent[x] - W for x in nodes]
-        signs[w, :len(nodes)] = [1.0 - 2.0 * bit[x] for x in nodes]
+    if up_points:
+        up_points, up_signs = np.array(up_points), np.array(up_signs)  # (levels, W)
+        j = np.arange(L)[None, :]
+        on_path = j < lengths[:, None]
+        k = np.where(on_path, lengths[:, None] - 1 - j, 0)  # root first: reverse each path
+        words = np.broadcast_to(np.arange(W)[:, None], k.shape)
+        points[on_path] = up_points[k, words][on_path]
+        signs[on_path] = up_signs[k, words][on_path]
     return Tree(points, signs, lengths)
