@@ -11,7 +11,9 @@ pair is (input word, output word): the input word's row of V is v_c, the output 
 is u_o. For each position t of a sentence with a dynamic window of radius b, the inputs are the
 context words w_{t-b..t+b} (t itself excluded) and the output is the centre word w_t, as in
 word2vec.c's skip-gram; summed over the corpus this is the same set of pairs as
-centre-predicts-context.
+centre-predicts-context. CBOW (section 16) turns the window around: h, the mean of the context
+rows, predicts the centre. Hierarchical softmax (section 17) replaces the output word's row and
+its negatives by the inner nodes on the word's path in a Huffman tree (w2v/huffman.py).
 
 Random numbers come from a 64-bit linear congruential generator whose state is passed in and
 written back (`uint64_t *state`), so that a chunk's result depends only on its seed.
