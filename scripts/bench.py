@@ -12,6 +12,7 @@ thread count.
     python scripts/bench.py                          # shipped corpus, 1 and 2 threads, 3 repeats
     python scripts/bench.py --short-lines            # the same text re-cut into lines of 3-8 tokens
     python scripts/bench.py --corpus text8.txt --threads 2 --json out.json
+    python scripts/bench.py --model cbow --loss hs   # CBOW with hierarchical softmax, gensim too
     python scripts/bench.py --softmax                # full-softmax FLOP rate vs numpy's matmul
     python scripts/bench.py --memory                 # w2v peak RSS on the corpus and on it 4x over
     python scripts/bench.py --vectors                # loading a 200k x 300 binary file and 1,000
@@ -72,6 +73,7 @@ def worker_w2v(args):
         start, cpu = time.perf_counter(), cpu_seconds()
         vectors = train(TrainConfig(corpus=args.corpus, out=os.path.join(tmp, "v.bin"),
                                     threads=args.threads, epochs=args.epochs, dim=args.dim,
+                                    model=args.model, loss=args.loss, alpha=args.alpha,
                                     window=args.window, negative=args.negative,
                                     min_count=args.min_count, sample=args.sample, seed=args.seed,
                                     cache_dir=os.path.join(tmp, "ids")), quiet=True)
@@ -89,9 +91,11 @@ def worker_gensim(args):
 
     start, cpu = time.perf_counter(), cpu_seconds()
     sentences = LineSentence(args.corpus)
-    model = Word2Vec(vector_size=args.dim, window=args.window, min_count=args.min_count, sg=1, hs=0,
-                     negative=args.negative, sample=args.sample, workers=args.threads,
-                     epochs=args.epochs, seed=args.seed)
+    hs = args.loss == "hs"  # the same model: gensim's hs=1 with no negatives, CBOW's mean
+    model = Word2Vec(vector_size=args.dim, window=args.window, min_count=args.min_count,
+                     sg=int(args.model == "skipgram"), hs=int(hs), cbow_mean=1,
+                     negative=0 if hs else args.negative, alpha=args.alpha, sample=args.sample,
+                     workers=args.threads, epochs=args.epochs, seed=args.seed)
     model.build_vocab(sentences)
     train_start = time.perf_counter()
     model.train(sentences, total_examples=model.corpus_count, epochs=model.epochs)
@@ -204,6 +208,7 @@ def run_worker(tool, args, threads, corpus):
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", tool, "--corpus", corpus,
            "--threads", str(threads), "--epochs", str(args.epochs), "--dim", str(args.dim),
            "--window", str(args.window), "--negative", str(args.negative),
+           "--model", args.model, "--loss", args.loss, "--alpha", str(args.alpha),
            "--min-count", str(args.min_count), "--sample", str(args.sample), "--seed", str(args.seed)]
     if not args.score:
         cmd.append("--no-score")
@@ -290,7 +295,7 @@ def softmax_rates(args):
         rng = np.random.default_rng(0)
         V = (rng.random((W, args.dim), dtype=np.float32) - 0.5) / args.dim
         U = np.zeros((W, args.dim), np.float32)
-        step = STEPS["softmax"](config, vocab)
+        step = STEPS["skipgram", "softmax"](config, vocab)
         step(sen[:200], V, U, 0.0, np.uint64(state))  # warm up
         start = time.perf_counter()
         _, pairs, _ = step(sen, V, U, 0.01, np.uint64(state))
@@ -334,6 +339,12 @@ def main():
     p.add_argument("--dim", type=int, default=100)
     p.add_argument("--window", type=int, default=5)
     p.add_argument("--negative", type=int, default=5)
+    p.add_argument("--model", choices=["skipgram", "cbow"], default="skipgram")
+    p.add_argument("--loss", choices=["neg", "hs"], default="neg",
+                   help="gensim has no full softmax to compare with")
+    p.add_argument("--alpha", type=float, default=None,
+                   help="both tools' learning rate [default: w2v's for the model, 0.025 for "
+                        "skip-gram and the C tool's 0.05 for CBOW, given to gensim too]")
     p.add_argument("--min-count", type=int, default=5)
     p.add_argument("--sample", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=1)
@@ -383,7 +394,11 @@ def main():
                 json.dump(results, f, indent=2)
         return
     args.threads = [int(t) for t in args.threads.split(",")]
-    print(f"corpus {corpus}; dim {args.dim}, window {args.window}, negative {args.negative}, "
+    if args.alpha is None:
+        from w2v.config import DEFAULT_ALPHA
+        args.alpha = DEFAULT_ALPHA[args.model]
+    print(f"corpus {corpus}; {args.model} with {args.loss}, alpha {args.alpha}; "
+          f"dim {args.dim}, window {args.window}, negative {args.negative}, "
           f"min_count {args.min_count}, sample {args.sample}, epochs {args.epochs}; "
           f"median of {args.repeats} alternating runs, each in a fresh process")
     results = {"settings": {k: v for k, v in vars(args).items() if k != "worker"}}

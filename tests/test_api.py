@@ -311,12 +311,8 @@ def test_peer_option_names_train_what_they_say(tmp_path, corpus, args, settings)
 
 
 @pytest.mark.parametrize("args, message", [
-    (["-cbow", 1], "-cbow 1: CBOW is not implemented yet; w2v trains skip-gram"),
-    (["--cbow"], "--cbow 1: CBOW is not implemented yet"),
-    (["--sg", 0], "--sg 0: CBOW is not implemented yet"),
-    (["--cbow_mean", 1], "--cbow_mean: CBOW is not implemented yet"),
-    (["-hs", 1], "-hs 1: hierarchical softmax is not implemented yet"),
-    (["--hs"], "--hs 1: hierarchical softmax is not implemented yet"),
+    (["-hs", 1, "-negative", 5], "-hs 1 with negatives: w2v trains one loss"),
+    (["--hs", "--negative=3"], "-hs 1 with negatives: w2v trains one loss"),
     (["-classes", 100], "-classes: word classes"),
     (["--max_vocab_size", 1000], "--max_vocab_size: gensim's max_vocab_size"),
     (["--batch_words", 10000], "--batch_words: gensim's batch_words"),

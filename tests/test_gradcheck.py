@@ -15,7 +15,9 @@ def test_every_analytic_gradient_agrees_with_finite_differences(seed):
     names = {r.name for r in results}
     for expected in ["network: W1", "network: b1", "network: W2", "network: b2", "network: x",
                      "skip-gram softmax: v_c", "skip-gram softmax: U", "skip-gram neg: v_c",
-                     "skip-gram neg: U", "window softmax: V", "window neg: U", "softmax-CE: theta"]:
+                     "skip-gram neg: U", "window softmax: V", "window neg: U", "softmax-CE: theta",
+                     "cbow neg: V", "cbow neg: U", "cbow-sum neg: V", "cbow softmax: V",
+                     "cbow softmax: U", "hs: input", "hs: inner nodes", "cbow hs: V", "cbow hs: U"]:
         assert expected in names
     failed = [(r.name, r.max_rel_error) for r in results if not r.passed]
     assert not failed

@@ -181,7 +181,7 @@ def test_the_sidecar_is_strict_json_when_a_figure_is_not_a_number(tmp_path, corp
 def test_rows_that_end_not_finite_stop_the_run_and_save_nothing(tmp_path, corpus, monkeypatch):
     from w2v import steps
 
-    make = steps.STEPS["neg"]
+    make = steps.STEPS["skipgram", "neg"]
 
     def make_poisoned(config, vocab):  # a step whose cost stays finite while a row overflows
         step = make(config, vocab)
@@ -193,7 +193,7 @@ def test_rows_that_end_not_finite_stop_the_run_and_save_nothing(tmp_path, corpus
             return result
         return poisoned
 
-    monkeypatch.setitem(steps.STEPS, "neg", make_poisoned)
+    monkeypatch.setitem(steps.STEPS, ("skipgram", "neg"), make_poisoned)
     with pytest.raises(W2VError, match="^training diverged: V holds values that are not finite; "
                                        "lower --alpha$"):
         train(TrainConfig(corpus=str(corpus), out=str(tmp_path / "v.bin"), min_count=1, dim=10,

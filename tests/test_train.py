@@ -237,7 +237,7 @@ def test_every_chunk_tally_is_summed_exactly_once(threads):
         ids = sen[sen >= 0]
         return float(ids.sum() + 1), len(ids), state  # integer-valued: float64 sums are exact
 
-    config = TrainConfig(threads=threads, epochs=3, sample=0)
+    config = TrainConfig(threads=threads, epochs=3, sample=0).validate()  # alpha from the model
     progress = checkpoint.Progress()
     V = U = np.zeros((50, 2), np.float32)
     trained = sgd.run_(lambda a, b: raw[a:b], chunks, remap, keep, step, V, U, config, progress)

@@ -110,9 +110,9 @@ def _check(a):
         raise _Damage("the vocabulary is not a list of distinct words")
     if counts.shape != (W,) or counts.dtype.kind not in "iu" or (counts < 1).any():
         raise _Damage(f"expected {W} positive word counts")
-    for name, M in (("V", V), ("U", U)):
-        if M.shape != (W, d) or M.dtype != np.float32:
-            raise _Damage(f"{name} is {M.dtype} {M.shape}, expected float32 ({W}, {d})")
+    for name, M, rows in (("V", V, W), ("U", U, W - 1 if config.loss == "hs" else W)):
+        if M.shape != (rows, d) or M.dtype != np.float32:
+            raise _Damage(f"{name} is {M.dtype} {M.shape}, expected float32 ({rows}, {d})")
         if not np.isfinite(M).all():
             raise _Damage(f"{name} holds values that are not finite")
     epoch, epoch_costs = _scalar(a["epoch"], "iu"), a["epoch_costs"]

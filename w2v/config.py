@@ -36,6 +36,9 @@ def usable_cores():
         return os.cpu_count() or 1
 
 
+DEFAULT_ALPHA = {"skipgram": 0.025, "cbow": 0.05}  # word2vec.c's
+
+
 @dataclass
 class TrainConfig:
     corpus: Optional[str] = setting(None, "Corpus: a named corpus (see `w2v corpora`), an http(s) "
@@ -53,7 +56,8 @@ class TrainConfig:
                                  model=False)
     format: Optional[str] = setting(None, "Vector file format [default: from --out: .bin binary, "
                                           "else text].", choices=("bin", "text"), model=False)
-    save_outside: Optional[str] = setting(None, "Also save the outside vectors U here.", path=True,
+    save_outside: Optional[str] = setting(None, "Also save the outside vectors U here (with --loss hs: "
+                                                "the tree's inner nodes, node0..).", path=True,
                                           model=False)
     phrases: int = setting(0, "Phrase passes before training (new york -> new_york).", minimum=0,
                            maximum=100)
@@ -74,8 +78,14 @@ class TrainConfig:
                             maximum=1.0)
     ns_exponent: float = setting(0.75, "Negative sampling draws P(w) ∝ count^this.", minimum=-2.0,
                                  maximum=2.0)
-    loss: str = setting("neg", "Loss: negative sampling or the full softmax.",
-                        choices=("neg", "softmax"))
+    model: str = setting("skipgram", "Model: skip-gram (context words predict the centre, one "
+                                     "pair each) or CBOW (the mean of the context predicts it).",
+                         choices=("skipgram", "cbow"))
+    cbow_sum: bool = setting(False, "CBOW: the sum of the context vectors, not their mean.",
+                             flag="cbow-sum")
+    loss: str = setting("neg", "Loss: negative sampling, the full softmax, or hierarchical "
+                               "softmax (a Huffman tree over the vocabulary).",
+                        choices=("neg", "softmax", "hs"))
     negative: int = setting(5, "Negatives per positive pair (K); at most 10 per vocabulary word.",
                             minimum=0, maximum=1000)
     shared_negatives: bool = setting(True, "One draw of K negatives per window (HogBatch) rather "
@@ -84,7 +94,9 @@ class TrainConfig:
     window: int = setting(5, "Maximum context radius; each centre draws its radius from 1..window.",
                           minimum=1, maximum=1000)
     epochs: int = setting(5, "Passes over the corpus.", minimum=1, maximum=1_000_000)
-    alpha: float = setting(0.025, "Initial learning rate.", minimum=0.0, maximum=1.0)
+    alpha: Optional[float] = setting(None, "Initial learning rate [default: 0.025 for skip-gram, "
+                                           "0.05 for CBOW, as the C tool].", minimum=0.0,
+                                     maximum=1.0)
     min_alpha: float = setting(0.0001, "Final learning rate, reached linearly.", minimum=0.0,
                                maximum=1.0)
     seed: int = setting(1, "Random seed: one thread and a seed give byte-identical vectors.",
@@ -108,7 +120,11 @@ class TrainConfig:
                                              "~/.cache/w2v/ids].", cli=False, model=False)
 
     def validate(self):
-        """Raise SettingError for settings no run can use; return self."""
+        """Raise SettingError for settings no run can use; return self, with the defaults that
+        depend on other settings (alpha, from the model) filled in, so that the sidecar and a
+        checkpoint record the value the run used."""
+        if self.alpha is None:
+            self.alpha = DEFAULT_ALPHA[self.model]
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if value is None:

@@ -11,7 +11,9 @@ pair is (input word, output word): the input word's row of V is v_c, the output 
 is u_o. For each position t of a sentence with a dynamic window of radius b, the inputs are the
 context words w_{t-b..t+b} (t itself excluded) and the output is the centre word w_t, as in
 word2vec.c's skip-gram; summed over the corpus this is the same set of pairs as
-centre-predicts-context.
+centre-predicts-context. CBOW (section 16) turns the window around: h, the mean of the context
+rows, predicts the centre. Hierarchical softmax (section 17) replaces the output word's row and
+its negatives by the inner nodes on the word's path in a Huffman tree (w2v/huffman.py).
 
 Random numbers come from a 64-bit linear congruential generator whose state is passed in and
 written back (`uint64_t *state`), so that a chunk's result depends only on its seed.
@@ -198,6 +200,10 @@ static void add_combination(float *dst, const float *src, int64_t ld, const int3
     }
 }
 
+static double dense_update(float *V, float *U, int64_t d, int64_t ld, float alpha,
+                           const int32_t *inputs, int64_t n_in, const int32_t *targets,
+                           const float *signs, int64_t n_t, float *grad_in, float *G);
+
 /* One HogBatch window: n_in input words against the same n_t output words, V and U in place.
    targets[0] is the true output word (label 1), targets[1:n_t] the negatives (label 0). All
    n_in x n_t scores come from the current V and U, then the summed gradients are applied: exactly
@@ -206,8 +212,15 @@ static void add_combination(float *dst, const float *src, int64_t ld, const int3
    inputs (n_in,), targets (n_t,); scratch: grad_in (n_in, d), G (n_in, n_t). */
 double window_update(const NegSampling *p, const int32_t *inputs, int64_t n_in,
                      const int32_t *targets, int64_t n_t, float *grad_in, float *G) {
-    const int64_t d = p->d, ld = p->ld;
-    float *V = p->V, *U = p->U;
+    return dense_update(p->V, p->U, p->d, p->ld, p->alpha, inputs, n_in, targets, NULL, n_t,
+                        grad_in, G);
+}
+
+/* The block of window_update: n_in inputs against n_t outputs, the score of output t taken with
+   sign signs[t] (label 1 for +1, 0 for -1), or, when signs is NULL, +1 for t = 0 and -1 after. */
+static double dense_update(float *V, float *U, int64_t d, int64_t ld, float alpha,
+                           const int32_t *inputs, int64_t n_in, const int32_t *targets,
+                           const float *signs, int64_t n_t, float *grad_in, float *G) {
     for (int64_t a = 0; a < n_in; a++) {  /* scores f = v_a . u_t, kept in G for now */
         const float *v = V + inputs[a] * ld;
         int64_t t = 0;
@@ -233,9 +246,9 @@ double window_update(const NegSampling *p, const int32_t *inputs, int64_t n_in,
     double cost = 0.0;
     for (int64_t a = 0; a < n_in; a++) {  /* z = +-f (+ for the true word): cost -log sigma(z), */
         for (int64_t t = 0; t < n_t; t++) {  /* G = +-alpha (1 - sigma(z)) */
-            float sign = t == 0 ? 1.0f : -1.0f, s;
+            float sign = signs ? signs[t] : t == 0 ? 1.0f : -1.0f, s;
             cost += sigmoid_and_cost(sign * G[a * n_t + t], &s);
-            G[a * n_t + t] = sign * p->alpha * (1.0f - s);
+            G[a * n_t + t] = sign * alpha * (1.0f - s);
         }
     }
     for (int64_t a = 0; a < n_in; a++) {  /* grad_in = G @ U[targets]: (n_in, n_t) @ (n_t, d) */
@@ -419,6 +432,252 @@ int64_t neg_chunk(const NegSampling *p, const int32_t *sen, int64_t n, uint64_t 
     *state = rng;
     *cost = total;
     return pairs;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   CBOW and hierarchical softmax (docs/math.md sections 16 and 17) */
+
+/* One window's context words: the positions [lo, hi) but i, into inputs; returns how many. */
+static int64_t context_of(const int32_t *sen, int64_t lo, int64_t hi, int64_t i, int32_t *inputs) {
+    int64_t n_in = 0;
+    for (int64_t j = lo; j < hi; j++) {
+        if (j != i) {
+            inputs[n_in++] = sen[j];
+        }
+    }
+    return n_in;
+}
+
+/* One skip-gram window with hierarchical softmax: every input row predicts the same word, so all
+   take its path; the n_in x n_t block of window_update with the path's branches in place of the
+   labels: sign +1 for bit 0, -1 for bit 1. One SGD step of the reference hs_loss on the pairs
+   (v_{inputs[a]}, the word), U the inner nodes' rows. Returns the summed cost.
+   V (W, d; ld), U (nodes, d; ld), inputs (n_in,), targets (n_t,) the path's inner nodes,
+   signs (n_t,); scratch: grad_in (n_in, d), G (n_in, n_t). */
+double path_window_update(float *V, int64_t W, float *U, int64_t nodes, int64_t d, int64_t ld,
+                          const int32_t *inputs, int64_t n_in, const int32_t *targets,
+                          const float *signs, int64_t n_t, float alpha, float *grad_in, float *G) {
+    return dense_update(V, U, d, ld, alpha, inputs, n_in, targets, signs, n_t, grad_in, G);
+}
+
+/* One CBOW window as word2vec.c trains it: h the mean of the n_in context rows (the sum when
+   mean is 0), against n_t output rows with signs[t] (+1: label 1, -1: label 0), each output row
+   updated as it goes; then the whole step -alpha dJ/dh is added to every context row (the tool's
+   step, docs/math.md section 16: n_in times the exact step for the mean). For distinct targets
+   the output rows take exactly one SGD step of the reference loss at h. Returns the cost.
+   V (W, d; ld), U (n_out, d; ld), inputs (n_in,), targets (n_t,), signs (n_t,);
+   scratch: h (d,), grad_h (d,). */
+double cbow_update(float *V, int64_t W, float *U, int64_t n_out, int64_t d, int64_t ld,
+                   const int32_t *inputs, int64_t n_in, int64_t mean, const int32_t *targets,
+                   const float *signs, int64_t n_t, float alpha, float *h, float *grad_h) {
+    memset(h, 0, d * sizeof(float));
+    memset(grad_h, 0, d * sizeof(float));
+    for (int64_t a = 0; a < n_in; a++) {
+        const float *v = V + inputs[a] * ld;
+        for (int64_t k = 0; k < d; k++) {
+            h[k] += v[k];
+        }
+    }
+    if (mean) {
+        float scale = 1.0f / (float)n_in;
+        for (int64_t k = 0; k < d; k++) {
+            h[k] *= scale;
+        }
+    }
+    double cost = 0.0;
+    for (int64_t t = 0; t < n_t; t++) {
+        float *u = U + targets[t] * ld;
+        float f = 0.0f;
+        for (int64_t k = 0; k < d; k++) {
+            f += h[k] * u[k];
+        }
+        float s;
+        cost += sigmoid_and_cost(signs[t] * f, &s);
+        float g = signs[t] * alpha * (1.0f - s);  /* alpha (label - sigma(f)) */
+        for (int64_t k = 0; k < d; k++) {
+            grad_h[k] += g * u[k];
+            u[k] += g * h[k];
+        }
+    }
+    for (int64_t a = 0; a < n_in; a++) {
+        float *v = V + inputs[a] * ld;
+        for (int64_t k = 0; k < d; k++) {
+            v[k] += grad_h[k];
+        }
+    }
+    return cost;
+}
+
+/* Checks every id of a chunk before any training. */
+static int ids_ok(const int32_t *sen, int64_t n, int64_t W) {
+    for (int64_t t = 0; t < n; t++) {
+        if (sen[t] < SENTENCE_BREAK || sen[t] >= W) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* CBOW with negative sampling over a prepared chunk, V and U trained in place: one cbow_update
+   per centre word, against the centre and K negatives drawn for it (a negative equal to the
+   centre is skipped, as in word2vec.c; p->shared plays no part: a window has one h). mean: 1 for
+   the mean of the context rows, 0 for their sum.
+   sen (n,), state (1,) the generator, advanced; cost (1,) receives the summed cost. Returns the
+   number of examples (centre words with a context), or BAD_ID, NO_MEMORY, BAD_SETTING. */
+int64_t cbow_neg_chunk(const NegSampling *p, int64_t mean, const int32_t *sen, int64_t n,
+                       uint64_t *state, double *cost) {
+    const int64_t d = p->d, K = p->K, window = p->window;
+    if (window < 1 || K < 0) {
+        return BAD_SETTING;
+    }
+    if (!ids_ok(sen, n, p->W)) {
+        return BAD_ID;
+    }
+    Scratch s;
+    if (!scratch_alloc(&s, window, K, d)) {
+        return NO_MEMORY;
+    }
+    float *signs = s.G;  /* (K + 1,): +1 for the centre, -1 for the negatives */
+    for (int64_t t = 0; t <= K; t++) {
+        signs[t] = t == 0 ? 1.0f : -1.0f;
+    }
+    uint64_t rng = *state;
+    double total = 0.0;
+    int64_t examples = 0, start = 0;
+    for (int64_t end = 0; end <= n; end++) {
+        if (end < n && sen[end] != SENTENCE_BREAK) {
+            continue;
+        }
+        for (int64_t i = start; i < end; i++) {
+            int64_t lo, hi;
+            dynamic_window(start, end, i, window, &rng, &lo, &hi);
+            int64_t n_in = context_of(sen, lo, hi, i, s.inputs);
+            if (n_in == 0) {
+                continue;
+            }
+            int32_t c = sen[i];
+            int64_t n_t = 0;
+            s.targets[n_t++] = c;
+            for (int64_t k = 0; k < K; k++) {
+                int32_t r = draw(&rng, p->alias_prob, p->alias_idx, p->W);
+                if (r != c) {
+                    s.targets[n_t++] = r;
+                }
+            }
+            total += cbow_update(p->V, p->W, p->U, p->W, d, p->ld, s.inputs, n_in, mean,
+                                 s.targets, signs, n_t, p->alpha, s.grad_in, s.grad_in + d);
+            examples += 1;
+        }
+        start = end + 1;
+    }
+    free(s.block);
+    *state = rng;
+    *cost = total;
+    return examples;
+}
+
+/* What a chunk of hierarchical softmax trains, and how. */
+typedef struct {
+    float *V;                /* (W, d; ld) input vectors; trained in place */
+    float *U;                /* (nodes, d; ld) the inner nodes' output vectors; trained in place */
+    const int32_t *points;   /* (W, L) each word's inner nodes, root first (w2v/huffman.py) */
+    const float *signs;      /* (W, L) +1 for a branch with bit 0, -1 for bit 1 */
+    const int32_t *lengths;  /* (W,) each word's path length, at most L */
+    int64_t W;               /* words in the vocabulary */
+    int64_t nodes;           /* inner nodes: W - 1 */
+    int64_t L;               /* the longest path */
+    int64_t d;               /* vector size */
+    int64_t ld;              /* rows of V and U start ld >= d floats apart */
+    int64_t window;          /* the largest radius of a dynamic window */
+    int64_t cbow;            /* 1: CBOW (the window's h predicts the centre); 0: skip-gram */
+    int64_t mean;            /* CBOW: 1 for the mean of the context rows, 0 for their sum */
+    float alpha;             /* the learning rate */
+} HSoftmax;
+
+/* Hierarchical softmax over a prepared chunk, V and U trained in place. Skip-gram: each window's
+   context rows walk the centre's path together (path_window_update); CBOW: the window's h walks
+   it (cbow_update). No random numbers but the windows' radii.
+   sen (n,), state (1,) the generator, advanced; cost (1,) receives the summed cost. Returns the
+   number of examples (pairs for skip-gram, centre words with a context for CBOW), or BAD_ID,
+   NO_MEMORY, BAD_SETTING. */
+int64_t hs_chunk(const HSoftmax *p, const int32_t *sen, int64_t n, uint64_t *state,
+                 double *cost) {
+    const int64_t d = p->d, window = p->window;
+    if (window < 1 || p->L < 1) {
+        return BAD_SETTING;
+    }
+    if (!ids_ok(sen, n, p->W)) {
+        return BAD_ID;
+    }
+    Scratch s;
+    if (!scratch_alloc(&s, window, p->L, d)) {
+        return NO_MEMORY;
+    }
+    uint64_t rng = *state;
+    double total = 0.0;
+    int64_t examples = 0, start = 0;
+    for (int64_t end = 0; end <= n; end++) {
+        if (end < n && sen[end] != SENTENCE_BREAK) {
+            continue;
+        }
+        for (int64_t i = start; i < end; i++) {
+            int64_t lo, hi;
+            dynamic_window(start, end, i, window, &rng, &lo, &hi);
+            int64_t n_in = context_of(sen, lo, hi, i, s.inputs);
+            int32_t c = sen[i];
+            if (n_in == 0 || p->lengths[c] == 0) {
+                continue;
+            }
+            const int32_t *path = p->points + c * p->L;
+            const float *signs = p->signs + c * p->L;
+            if (p->cbow) {
+                total += cbow_update(p->V, p->W, p->U, p->nodes, d, p->ld, s.inputs, n_in,
+                                     p->mean, path, signs, p->lengths[c], p->alpha, s.grad_in,
+                                     s.grad_in + d);
+                examples += 1;
+            } else {
+                total += dense_update(p->V, p->U, d, p->ld, p->alpha, s.inputs, n_in, path, signs,
+                                      p->lengths[c], s.grad_in, s.G);
+                examples += n_in;
+            }
+        }
+        start = end + 1;
+    }
+    free(s.block);
+    *state = rng;
+    *cost = total;
+    return examples;
+}
+
+/* All CBOW windows of a prepared chunk under dynamic windows, for the full softmax (numpy).
+   sen (n,); state (1,) the generator, advanced; contexts (2 * window * n,) receives the windows'
+   context words one window after another, sizes (n,) how many each has, centres (n,) their centre
+   words. Returns the number of windows (centre words with a context), or BAD_SETTING. */
+int64_t cbow_windows(const int32_t *sen, int64_t n, int64_t window, uint64_t *state,
+                     int32_t *contexts, int32_t *sizes, int32_t *centres) {
+    if (window < 1) {
+        return BAD_SETTING;
+    }
+    uint64_t rng = *state;
+    int64_t m = 0, filled = 0, start = 0;
+    for (int64_t end = 0; end <= n; end++) {
+        if (end < n && sen[end] != SENTENCE_BREAK) {
+            continue;
+        }
+        for (int64_t i = start; i < end; i++) {
+            int64_t lo, hi;
+            dynamic_window(start, end, i, window, &rng, &lo, &hi);
+            int64_t n_in = context_of(sen, lo, hi, i, contexts + filled);
+            if (n_in > 0) {
+                filled += n_in;
+                sizes[m] = (int32_t)n_in;
+                centres[m++] = sen[i];
+            }
+        }
+        start = end + 1;
+    }
+    *state = rng;
+    return m;
 }
 
 /* ---------------------------------------------------------------------------------------------

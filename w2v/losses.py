@@ -1,6 +1,6 @@
-"""The skip-gram losses in plain numpy: the reference that the compiled kernels must match.
+"""The losses in plain numpy: the reference that the compiled kernels must match.
 
-docs/math.md sections 6-9. Both losses share one interface over a batch of B (centre, outside) pairs:
+docs/math.md sections 6-9, 16 (CBOW) and 17 (hierarchical softmax). The three losses share one interface over a batch of B (centre, outside) pairs:
 
     cost, grad_v_c, (rows, grad_U_rows) = loss(v_c, outside, U, ...)
 
@@ -13,6 +13,9 @@ docs/math.md sections 6-9. Both losses share one interface over a batch of B (ce
     grad_v_c (B, d)  gradient wrt each row of v_c
     rows     (R,)    the distinct rows of U the batch touches, sorted
     grad_U_rows (R, d) their gradients, accumulated when a word appears more than once
+
+Hierarchical softmax's "U" is the Huffman tree's inner-node rows, (W − 1, d). CBOW (cbow_loss) puts
+the mean or sum of a window's context rows in place of v_c.
 
 Negative sampling takes its K negatives per pair as an argument, so the loss is a deterministic
 function of its inputs and can be checked by finite differences. Nothing here draws random
@@ -60,6 +63,44 @@ def neg_sampling_loss(v_c, outside, U, negatives):
     grad_U_rows = np.zeros((len(rows), U.shape[1]), dtype=np.result_type(U, v_c))
     np.add.at(grad_U_rows, where, contributions.reshape(-1, U.shape[1]))
     return cost, grad_v_c, (rows, grad_U_rows)
+
+
+def hs_loss(v_c, outside, U, tree):
+    """Hierarchical softmax: J = −Σ_j log σ(s_j u_{n_j}·v_c) over the outside word's path, per pair.
+
+    U: (W − 1, d) the inner nodes' rows; tree: huffman.Tree (points, signs, lengths).
+    """
+    v_c = np.atleast_2d(v_c)
+    outside = np.atleast_1d(outside)
+    cost = 0.0
+    grad_v_c = np.zeros_like(v_c, dtype=np.result_type(U, v_c))
+    grad_U = np.zeros(U.shape, dtype=np.result_type(U, v_c))
+    for b, o in enumerate(outside):
+        L = tree.lengths[o]
+        nodes, s = tree.points[o, :L], tree.signs[o, :L].astype(np.float64)
+        scores = U[nodes] @ v_c[b]  # (L,)
+        cost -= float(np.sum(log_sigmoid(s * scores)))
+        g = sigmoid(scores) - (s > 0)  # σ(x_j) − (1 − d_j): (L,)
+        grad_v_c[b] = g @ U[nodes]
+        grad_U[nodes] += g[:, None] * v_c[b][None, :]  # a node is once on a path: no np.add.at
+    rows = np.unique(np.concatenate([tree.points[o, :tree.lengths[o]] for o in outside]))
+    return cost, grad_v_c, (rows, grad_U[rows])
+
+
+def cbow_loss(V, U, context, centre, loss, *extra, mean=True):
+    """CBOW over one window: h = the mean (or sum) of V[context], J = loss(h, centre, U, *extra).
+
+    docs/math.md section 16. The exact gradient: a word at m positions of the window gets
+    m/n (mean) or m (sum) times ∂J/∂h. Returns (cost, dV, dU, grad_h), dV and dU dense.
+    """
+    context = np.asarray(context)
+    h = V[context].sum(axis=0)
+    share = 1.0 / len(context) if mean else 1.0
+    h = h * share
+    cost, grad_h, (rows, grad_rows) = loss(h[None, :], np.array([centre]), U, *extra)
+    dV = np.zeros_like(V)
+    np.add.at(dV, context, share * grad_h[0])
+    return cost, dV, densify(U.shape, rows, grad_rows), grad_h[0]
 
 
 def window_loss(V, U, centre, outside, negatives=None):

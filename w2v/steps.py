@@ -10,11 +10,14 @@ Every entry is a factory `make(config, vocab) -> step`, and every step has one s
     state  the chunk's random generator state (uint64), returned advanced
     cost   summed over the chunk's positive pairs; pairs, how many there were
 
-A new loss adds an entry here, not a branch in the loop.
+The registry is keyed by (model, loss): `--model skipgram|cbow` and `--loss neg|softmax|hs`.
+A new loss or model adds entries here, not a branch in the loop. For CBOW, `pairs` counts
+examples, one per centre word with a context; for hierarchical softmax, U holds the W − 1 inner
+nodes' rows of the vocabulary's Huffman tree (w2v/huffman.py), not one row per word.
 """
 import numpy as np
 
-from . import native
+from . import huffman, native
 from .sampler import NegativeSampler
 
 
@@ -72,4 +75,103 @@ def softmax_batch_(V, U, inputs, outputs, alpha):
     return cost
 
 
-STEPS = {"neg": make_neg_step, "softmax": make_softmax_step}
+def make_cbow_neg_step(config, vocab):
+    """CBOW with negative sampling in the compiled kernel: h, the mean (or sum) of the window's
+    context rows, against the centre and K negatives drawn for it; the tool's step on V
+    (docs/math.md section 16). Threads share V and U as make_neg_step's do."""
+    sampler = NegativeSampler(vocab.counts, config.ns_exponent)
+
+    def step(sen, V, U, alpha, state):
+        state, cost = np.array([state], np.uint64), np.zeros(1)
+        examples = native.backend().call(
+            "cbow_neg_chunk", V=V, U=U, alias_prob=sampler.prob, alias_idx=sampler.alias,
+            window=config.window, K=config.negative, shared=int(bool(config.shared_negatives)),
+            alpha=alpha, mean=int(not config.cbow_sum), sen=sen, state=state, cost=cost)
+        return float(cost[0]), int(examples), state[0]
+
+    return step
+
+
+def make_hs_step(cbow):
+    """Hierarchical softmax over the vocabulary's Huffman tree, in the compiled kernel: skip-gram
+    (a window's context rows share the centre's path, one dense block) or CBOW (the window's h
+    walks the centre's path). U has the tree's W − 1 inner-node rows."""
+    def make(config, vocab):
+        tree = huffman.build(vocab.counts)
+
+        def step(sen, V, U, alpha, state):
+            state, cost = np.array([state], np.uint64), np.zeros(1)
+            examples = native.backend().call(
+                "hs_chunk", V=V, U=U, points=tree.points, signs=tree.signs, lengths=tree.lengths,
+                window=config.window, cbow=int(cbow), mean=int(not config.cbow_sum), alpha=alpha,
+                sen=sen, state=state, cost=cost)
+            return float(cost[0]), int(examples), state[0]
+
+        return step
+
+    return make
+
+
+def make_cbow_softmax_step(config, vocab):
+    """CBOW with the full softmax: batches of windows as float32 matrix products, the tool's
+    step on V (every context row gets the window's whole -alpha dJ/dh). A batch holds the
+    windows whose context words add up to --batch-words: as many rows of V move as in a
+    skip-gram batch (batches of --batch-words windows diverged on the planted corpus at CBOW's
+    alpha 0.05, each row collecting the whole step of every window it is in)."""
+    batch = config.batch_words
+    mean = not config.cbow_sum
+
+    def step(sen, V, U, alpha, state):
+        window = config.window
+        contexts = np.empty(2 * window * len(sen), np.int32)
+        sizes, centres = np.empty(len(sen), np.int32), np.empty(len(sen), np.int32)
+        state = np.array([state], np.uint64)
+        m = native.backend().call("cbow_windows", sen=sen, window=window, state=state,
+                                  contexts=contexts, sizes=sizes, centres=centres)
+        sizes, centres = sizes[:m], centres[:m]
+        ends = np.cumsum(sizes)
+        cost, s = 0.0, 0
+        while s < m:  # windows whose context words, the pairs they stand for, fill one batch
+            first = ends[s] - sizes[s]
+            e = max(s + 1, int(np.searchsorted(ends, first + batch, side="right")))
+            cost += cbow_softmax_batch_(V, U, contexts[first:ends[e - 1]], sizes[s:e],
+                                        centres[s:e], alpha, mean)
+            s = e
+        return cost, int(m), state[0]
+
+    return step
+
+
+def cbow_softmax_batch_(V, U, contexts, sizes, centres, alpha, mean):
+    """One SGD step of the full softmax on a batch of B CBOW windows, V and U in place.
+
+    contexts: the windows' context words one after another, sizes (B,) how many each has. h is
+    their mean (or sum); all B gradients are taken at the same V and U. Returns the summed cost.
+    """
+    starts = np.cumsum(sizes) - sizes
+    h = np.add.reduceat(V[contexts], starts, axis=0)  # (B, d)
+    if mean:
+        h /= sizes[:, None].astype(np.float32)
+    rows = np.arange(len(centres))
+    delta = h @ U.T  # (B, W)
+    delta -= delta.max(axis=1, keepdims=True)
+    shifted_o = delta[rows, centres].astype(np.float64)
+    np.exp(delta, out=delta)
+    z = delta.sum(axis=1, dtype=np.float64, keepdims=True)
+    cost = float(np.sum(np.log(z[:, 0]) - shifted_o))
+    delta /= z.astype(np.float32)
+    delta[rows, centres] -= 1.0  # ŷ - y
+    grad_h = delta @ U  # (B, d)
+    U -= np.float32(alpha) * (delta.T @ h)
+    native.scatter_add_rows(V, contexts, np.repeat(grad_h, sizes, axis=0), np.float32(-alpha))
+    return cost
+
+
+STEPS = {("skipgram", "neg"): make_neg_step, ("skipgram", "softmax"): make_softmax_step,
+         ("skipgram", "hs"): make_hs_step(cbow=False), ("cbow", "neg"): make_cbow_neg_step,
+         ("cbow", "softmax"): make_cbow_softmax_step, ("cbow", "hs"): make_hs_step(cbow=True)}
+
+
+def output_rows(config, W):
+    """How many rows U has: one per word, or one per inner node of the Huffman tree (hs)."""
+    return W - 1 if config.loss == "hs" else W

@@ -26,7 +26,7 @@ from .atomic import atomic_write, check_writable
 from .config import TrainConfig
 from .errors import SettingError, W2VError
 from .evaluate import default_path, evaluate_all
-from .steps import STEPS
+from .steps import STEPS, output_rows
 from .vectors import Vectors
 from .vocab import Vocab
 
@@ -167,9 +167,9 @@ def _train(config, sentences, quiet, stop_when, evaluate, given, start=None):
 
     compile_start = time.perf_counter()
     native.backend(log=log)
-    step = STEPS[config.loss](config, vocab)
-    log(f"vocabulary: {len(vocab):,} words; corpus: {stream.tokens:,} tokens; loss {config.loss}, "
-        f"d={config.dim}, window {config.window}, {config.threads} thread(s)")
+    step = STEPS[config.model, config.loss](config, vocab)
+    log(f"vocabulary: {len(vocab):,} words; corpus: {stream.tokens:,} tokens; {config.model}, "
+        f"loss {config.loss}, d={config.dim}, window {config.window}, {config.threads} thread(s)")
     if config.loss == "softmax":
         log(_softmax_estimate(config, vocab, keep, stream.tokens))
     _warm_up(step, remap, keep, V, U)
@@ -335,7 +335,7 @@ def _start(config, W, resumed):
     # V and U live in rows padded to whole cache lines (native.padded_zeros): with threads, two
     # rows never share a line, so threads writing different words never stall each other.
     d = config.dim
-    V, U = native.padded_zeros(W, d), native.padded_zeros(W, d)
+    V, U = native.padded_zeros(W, d), native.padded_zeros(output_rows(config, W), d)
     if resumed is not None:
         V[:], U[:] = resumed.V, resumed.U
         return V, U, resumed.progress
@@ -387,11 +387,23 @@ def _save(config, vectors, U, stats):
     if config.out:
         vectors.save(config.out, config.vector_format())
     if config.save_outside:
-        Vectors(vectors.words, U).save(config.save_outside, config.vector_format())
+        Vectors(outside_names(config, vectors.words), U).save(config.save_outside,
+                                                             config.vector_format())
     if not config.out:
         return
     with atomic_write(config.out + ".json", "w", encoding="utf-8") as f:
-        json.dump(_finite({"settings": config.as_dict(), **stats}), f, indent=2, allow_nan=False)
+        notes = {"outside_rows": "inner nodes of the Huffman tree (node0..node{W-2}), not words"
+                 } if config.save_outside and config.loss == "hs" else {}
+        json.dump(_finite({"settings": config.as_dict(), **stats, **notes}), f, indent=2,
+                  allow_nan=False)
+
+
+def outside_names(config, words):
+    """The names of U's rows in --save-outside: the words, or with hierarchical softmax the
+    Huffman tree's inner nodes node0..node{W-2} (w2v/huffman.py), which are not words."""
+    if config.loss == "hs":
+        return [f"node{a}" for a in range(len(words) - 1)]
+    return words
 
 
 def _finite(value):

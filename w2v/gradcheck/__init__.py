@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import losses
+from .. import huffman, losses
 from ..errors import W2VError
 from ..functions import log_sigmoid, sigmoid, sigmoid_grad, softmax_cross_entropy
 from . import network
@@ -187,4 +187,39 @@ def run_checks(seed=0, dim=8, vocab=20, max_coords=200):
 
     check("window softmax", window(None), {"V": V.copy(), "U": U.copy()})
     check("window neg", window(window_negatives), {"V": V.copy(), "U": U.copy()})
+
+    def cbow(loss, *extra, mean=True):
+        def f(p):
+            cost, dV, dU, _ = losses.cbow_loss(p["V"], p["U"], context, centre, loss, *extra,
+                                               mean=mean)
+            return cost, {"V": dV, "U": dU}
+        return f
+
+    cbow_negatives = _distinct_negatives(rng, np.array([centre]), K, W)
+    check("cbow neg", cbow(losses.neg_sampling_loss, cbow_negatives), {"V": V.copy(), "U": U.copy()})
+    check("cbow-sum neg", cbow(losses.neg_sampling_loss, cbow_negatives, mean=False),
+          {"V": V.copy(), "U": U.copy()})
+    check("cbow softmax", cbow(losses.softmax_loss), {"V": V.copy(), "U": U.copy()})
+
+    tree = huffman.build(rng.integers(1, 1000, size=W))
+    nodes = rng.normal(0, 0.5, size=(W - 1, d))  # the inner nodes' rows
+    deepest = int(np.argmax(tree.lengths))
+    sibling = sharing_path(tree, deepest)
+    hs_outside = np.array([deepest, sibling, deepest, *outside[3:]])  # paths that share nodes
+
+    def hs(p):
+        cost, grad_v_c, (rows, grad_rows) = losses.hs_loss(p["input"], hs_outside,
+                                                           p["inner nodes"], tree)
+        return cost, {"input": grad_v_c,
+                      "inner nodes": losses.densify(p["inner nodes"].shape, rows, grad_rows)}
+
+    check("hs", hs, {"input": v_c.copy(), "inner nodes": nodes.copy()})
+    check("cbow hs", cbow(losses.hs_loss, tree), {"V": V.copy(), "U": nodes.copy()})
     return results
+
+
+def sharing_path(tree, w):
+    """Another word whose path shares more than the root with w's, if there is one."""
+    shared = [(np.sum(tree.points[x, :2] == tree.points[w, :2]) if tree.lengths[x] > 1 else 0, x)
+              for x in range(len(tree.lengths)) if x != w]
+    return max(shared)[1]
