@@ -14,6 +14,7 @@ thread count.
     python scripts/bench.py --corpus text8.txt --threads 2 --json out.json
     python scripts/bench.py --softmax                # full-softmax FLOP rate vs numpy's matmul
     python scripts/bench.py --memory                 # w2v peak RSS on the corpus and on it 4x over
+    python scripts/bench.py --mpi 2                  # 2 processes x 1 thread vs 1 x 1 (mpiexec)
 """
 import argparse
 import gzip
@@ -70,10 +71,15 @@ def worker_w2v(args):
                                     threads=args.threads, epochs=args.epochs, dim=args.dim,
                                     window=args.window, negative=args.negative,
                                     min_count=args.min_count, sample=args.sample, seed=args.seed,
+                                    sync_every=args.sync_every,
                                     cache_dir=os.path.join(tmp, "ids")), quiet=True)
         total, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         rss = peak_rss()  # of training, before the scoring below adds its own
-    return {"words_per_sec": vectors.stats["words_per_sec"], "total_seconds": total,
+    if int(os.environ.get("PMI_RANK", "0")) > 0:
+        sys.exit(0)  # under mpiexec process 0 alone reports
+    return {"processes": vectors.stats["processes"],
+            **{k: vectors.stats[k] for k in ("averages", "bytes_averaged") if k in vectors.stats},
+            "words_per_sec": vectors.stats["words_per_sec"], "total_seconds": total,
             "cpu_per_mword": cpu / (vectors.stats["tokens"] * args.epochs) * 1e6,
             "train_seconds": vectors.stats["train_seconds"], "peak_rss": rss,
             **(score(vectors) if args.score else {})}
@@ -101,11 +107,13 @@ def worker_gensim(args):
             **(score(Vectors(model.wv.index_to_key, model.wv.vectors)) if args.score else {})}
 
 
-def run_worker(tool, args, threads, corpus):
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", tool, "--corpus", corpus,
+def run_worker(tool, args, threads, corpus, processes=1):
+    launch = [] if processes == 1 else [mpiexec(), "-n", str(processes)]
+    cmd = [*launch, sys.executable, os.path.abspath(__file__), "--worker", tool, "--corpus", corpus,
            "--threads", str(threads), "--epochs", str(args.epochs), "--dim", str(args.dim),
            "--window", str(args.window), "--negative", str(args.negative),
-           "--min-count", str(args.min_count), "--sample", str(args.sample), "--seed", str(args.seed)]
+           "--min-count", str(args.min_count), "--sample", str(args.sample), "--seed", str(args.seed),
+           "--sync-every", str(args.sync_every)]
     if not args.score:
         cmd.append("--no-score")
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -113,6 +121,51 @@ def run_worker(tool, args, threads, corpus):
         lines = [line for line in proc.stderr.splitlines() if line.strip()]
         sys.exit(f"bench.py: the {tool} worker failed: {lines[-1] if lines else proc.returncode}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def mpiexec():
+    """The mpiexec beside this Python (MPICH's wheel, the [mpi] extra), else the one on PATH."""
+    import shutil
+
+    found = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shutil.which("mpiexec")
+    if found is None:
+        sys.exit("bench.py: --mpi needs mpiexec: pip install -e '.[mpi]'")
+    return found
+
+
+def plain_copy(path, out):
+    """A compressed corpus decompressed: the processes split a plain file by bytes."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f, open(out, "wb") as g:
+        while block := f.read(1 << 20):
+            g.write(block)
+    return out
+
+
+def compare_mpi(args, corpus):
+    """P processes x 1 thread against 1 process x 1 thread, alternating, median of the repeats."""
+    runs = {1: [], args.mpi: []}
+    for _ in range(args.repeats):
+        for processes in runs:
+            runs[processes].append(run_worker("w2v", args, 1, corpus, processes))
+    rows = {}
+    for processes, results in runs.items():
+        rows[processes] = {k: statistics.median(r[k] for r in results)
+                           for k in results[0] if isinstance(results[0][k], (int, float))}
+    one, many = rows[1], rows[args.mpi]
+    print(f"\n{args.mpi} processes x 1 thread vs 1 process x 1 thread (--sync-every "
+          f"{args.sync_every:,})")
+    print(f"  {'':>12} {'words/s':>10} {'WordSim':>8} {'analogy':>8} {'averages':>9} "
+          f"{'MB averaged':>12}")
+    for processes, r in rows.items():
+        print(f"  {processes:>3} process{'es' if processes > 1 else '  '} {r['words_per_sec']:>10,.0f} "
+              f"{r.get('spearman', float('nan')):>8.3f} {r.get('analogy', float('nan')):>8.3f} "
+              f"{r.get('averages', 0):>9.0f} {r.get('bytes_averaged', 0) / 2**20:>12.1f}")
+    print(f"  speed-up {many['words_per_sec'] / one['words_per_sec']:.2f}x; full averages per epoch "
+          f"{many['averages'] / args.epochs:.1f}; MB moved per full average and process "
+          f"{many['bytes_averaged'] / max(many['averages'], 1) / args.mpi / 2**20:.1f} "
+          "(hot-row averages included)")
+    return {str(k): v for k, v in rows.items()}
 
 
 def short_lines(path, out, seed=0):
@@ -243,6 +296,10 @@ def main():
     p.add_argument("--softmax-tokens", type=int, default=20_000)
     p.add_argument("--batch-words", type=int, default=1024)
     p.add_argument("--memory", action="store_true", help="w2v peak RSS at 1x and 4x the corpus")
+    p.add_argument("--mpi", type=int, default=None, metavar="P",
+                   help="P processes x 1 thread (mpiexec) against 1 x 1, instead of gensim")
+    p.add_argument("--sync-every", type=int, default=262_144,
+                   help="words per process between averages, with --mpi")
     p.add_argument("--no-score", dest="score", action="store_false", help="skip the quality scores")
     p.add_argument("--json", default=None, help="write the results to this file as well")
     p.add_argument("--worker", choices=["w2v", "gensim"], help=argparse.SUPPRESS)
@@ -269,6 +326,14 @@ def main():
     print(f"corpus {corpus}; dim {args.dim}, window {args.window}, negative {args.negative}, "
           f"min_count {args.min_count}, sample {args.sample}, epochs {args.epochs}; "
           f"median of {args.repeats} alternating runs, each in a fresh process")
+    if args.mpi:
+        with tempfile.TemporaryDirectory() as tmp:
+            results = {"settings": {k: v for k, v in vars(args).items() if k != "worker"},
+                       "mpi": compare_mpi(args, plain_copy(corpus, os.path.join(tmp, "c.txt")))}
+        if args.json:
+            with atomic_write(args.json, "w", encoding="utf-8") as f:
+                json.dump(results, f, indent=2)
+        return
     results = {"settings": {k: v for k, v in vars(args).items() if k != "worker"}}
     results["corpus"] = compare(args, corpus)
     print_compare(results["corpus"], "as it is")

@@ -197,3 +197,43 @@ def _cmdline(pid):
             return f.read().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return ""
+
+
+@needs_mpi
+def test_a_run_resumed_with_as_many_processes_gives_the_bytes_of_one_never_stopped(tmp_path):
+    planted_corpus(tmp_path / "c.txt", sentences=3000)
+    whole = mpiexec(2, *_train_args(tmp_path / "c.txt", tmp_path / "whole.bin"))
+    assert whole.returncode == 0, whole.stderr
+    script = ("import sys\nfrom w2v import TrainConfig, train\n"
+              f"train(TrainConfig(corpus={str(tmp_path / 'c.txt')!r}, out=sys.argv[1], "
+              "checkpoint=sys.argv[2], threads=1, dim=20, window=2, min_count=1, sample=0, "
+              "epochs=3), quiet=True, stop_when=lambda epoch, chunk: epoch == 2)")
+    stopped = mpiexec(2, "-c", script, tmp_path / "cut.bin", tmp_path / "ck.npz")
+    assert stopped.returncode != 0 and not (tmp_path / "cut.bin").exists()
+    resumed = mpiexec(2, "-m", "w2v", "train", "--resume", tmp_path / "ck.npz", "-q")
+    assert resumed.returncode == 0, resumed.stderr
+    assert (tmp_path / "cut.bin").read_bytes() == (tmp_path / "whole.bin").read_bytes()
+
+
+@needs_mpi
+def test_resuming_with_another_number_of_processes_is_refused(tmp_path):
+    planted_corpus(tmp_path / "c.txt", sentences=1000)
+    first = mpiexec(2, *_train_args(tmp_path / "c.txt", tmp_path / "v.bin", "--epochs", "1",
+                                    "--checkpoint", tmp_path / "ck.npz"))
+    assert first.returncode == 0, first.stderr
+    again = run_cli("train", "--resume", tmp_path / "ck.npz", "--out", tmp_path / "w.bin", "-q")
+    assert "written by a run of 2 process(es)" in assert_one_line_error(again)
+
+
+@needs_mpi
+def test_bench_compares_processes_end_to_end(tmp_path):
+    planted_corpus(tmp_path / "c.txt", sentences=3000)
+    bench = os.path.join(os.path.dirname(os.path.dirname(__file__)), "scripts", "bench.py")
+    proc = subprocess.run([sys.executable, bench, "--mpi", "2", "--corpus", tmp_path / "c.txt",
+                           "--repeats", "1", "--epochs", "1", "--min-count", "1", "--dim", "16",
+                           "--no-score", "--json", tmp_path / "b.json"],
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads((tmp_path / "b.json").read_text())["mpi"]
+    assert rows["2"]["processes"] == 2 and rows["2"]["averages"] >= 1
+    assert rows["2"]["bytes_averaged"] > 0 and rows["1"]["words_per_sec"] > 0

@@ -403,7 +403,9 @@ def load_stream(path, tokens="space", cache_dir=None, progress=None, lowercase=T
         spans = part_spans(paths, *part)
         paths = [p for p in paths if p in spans]
         if not paths:
-            raise W2VError(f"corpus {path} is too small to share among {part[1]} processes")
+            raise W2VError(f"corpus {path} leaves nothing to process {part[0]} of {part[1]}: "
+                           "it is too small, or compressed (a compressed file is not split: "
+                           "decompress it, or give a directory of several files)")
     cache_dir = cache_dir or os.path.join(default_home(), "ids")
     try:
         os.makedirs(cache_dir, exist_ok=True)
