@@ -4,11 +4,18 @@ Started by `mpiexec -n P w2v train ...` (or `srun`), every process reads the cor
 path and caches its own 1/P of it, a byte range cut at newlines (corpus.load_stream's `part`). The
 word counts of the parts are summed on process 0, which sends the merged counts back, so every
 process builds the same vocabulary (checked with a hash). Each process then trains a replica of
-(V, U) on its part; every S words (--sync-every) the replicas are averaged, V <- V0 + (1/P) Σ_p
-(V_p - V0), with V0 the last average, as an Allreduce of the change; the HOT_ROWS most frequent
-words' rows, which change fastest, are averaged HOT_SHARES times as often. The schedule counts
-chunks, so every process takes part in every average even when its part has fewer chunks than
-another's: it averages a change of zero. Process 0 alone prints and writes files.
+(V, U) on its part; every S words (--sync-every) the replicas are merged with an Allreduce of
+their changes since the last merge, V <- V0 + Σ_p (V_p - V0), V0 the last merged model; the
+HOT_ROWS most frequent words' rows, which change fastest, are merged HOT_SHARES times as often.
+The sum, not MATH.md 11's mean (1/P) Σ_p: the mean gives every step a weight 1/P, as if each
+process trained at α/P, and measured on the shipped corpus at P = 2 it lost a third of the
+WordSim score (scripts/bench.py --mpi 2); the sum is Hogwild across processes, each step kept
+whole and seen by the others S words late, and the hot rows, which every process moves, are
+merged most often so that their staleness stays short. The schedule counts chunks, so every
+process takes part in every merge even when its part has fewer chunks than another's: it adds
+a change of zero. Process 0 alone prints and writes files. The learning rate follows each
+process's fraction of its own part, which is the global fraction Σ_p tokens_p / Σ_p N_p because
+the parts are cut to equal bytes and the merges keep the processes in step.
 
 Launched without MPI, or with one process, `cluster()` is `Alone`: nothing changes and mpi4py is
 never imported. The launch is told from the environment the launchers set, before any import.
@@ -29,9 +36,9 @@ import numpy as np
 
 from .errors import W2VError
 
-HOT_ROWS = 1024  # the most frequent words, averaged HOT_SHARES times per full average
+HOT_ROWS = 1024  # the most frequent words, merged HOT_SHARES times per full merge
 HOT_SHARES = 8
-_BLOCK_ROWS = 1 << 14  # rows averaged per Allreduce: bounds the buffer, not the traffic
+_BLOCK_ROWS = 1 << 14  # rows merged per Allreduce: bounds the buffer, not the traffic
 
 # what mpiexec (MPICH, Intel MPI: PMI_SIZE; Open MPI: OMPI_COMM_WORLD_SIZE) and srun
 # (SLURM_STEP_NUM_TASKS, set in a job step, not in the batch script) tell the processes they start
@@ -215,24 +222,23 @@ class _Elsewhere(W2VError):
 
 
 class Averaging:
-    """When and what the replicas average: MATH.md 11's model averaging, counted in chunks.
+    """When and what the replicas merge (see the module's docstring), counted in chunks.
 
-    After its c-th chunk of an epoch a process averages every row if c is a multiple of k (S
-    words in chunks), else the hot rows if c is a multiple of k / HOT_SHARES; averages go on
+    After its c-th chunk of an epoch a process merges every row if c is a multiple of k (S
+    words in chunks), else the hot rows if c is a multiple of k / HOT_SHARES; merges go on
     while c is below the largest part's chunk count, so every process makes the same calls. The
-    epoch ends with an average of every row and the epoch's cost summed over the processes.
+    epoch ends with a merge of every row and the epoch's cost summed over the processes.
     """
 
     def __init__(self, comm, MPI, V, U, n_chunks, config):
         self.comm, self.MPI, self.V, self.U = comm, MPI, V, U
-        self.P = comm.Get_size()
-        self.V0, self.U0 = V.copy(), U.copy()  # the last average; the same on every process
+        self.V0, self.U0 = V.copy(), U.copy()  # the last merge; the same on every process
         self.n_chunks = n_chunks
         self.most_chunks = comm.allreduce(n_chunks, op=MPI.MAX)
         self.k = max(1, round(config.sync_every / config.chunk_words))
         self.k_hot = max(1, self.k // HOT_SHARES)
         self.hot = min(HOT_ROWS, len(V))
-        self.averages = 0  # full averages done
+        self.averages = 0  # merges of every row done
         self.bytes_moved = 0  # this process's share of what the Allreduces moved
 
     def _rows(self, c):
@@ -261,13 +267,12 @@ class Averaging:
         progress.cost, progress.pairs = float(total[0]), int(total[1])
 
     def _average_(self, rows):
-        """M <- M0 + (1/P) Σ_p (M_p - M0) on rows [0, rows) of V and U, in place; M0 <- M."""
+        """M <- M0 + Σ_p (M_p - M0) on rows [0, rows) of V and U, in place; M0 <- M."""
         for M, M0 in ((self.V, self.V0), (self.U, self.U0)):
             for start in range(0, rows, _BLOCK_ROWS):
                 stop = min(start + _BLOCK_ROWS, rows)
                 change = M[start:stop] - M0[start:stop]  # (rows, d) contiguous
                 self.comm.Allreduce(self.MPI.IN_PLACE, change)
-                change /= self.P
                 M0[start:stop] += change
                 M[start:stop] = M0[start:stop]
                 self.bytes_moved += 2 * change.nbytes  # a ring Allreduce: about twice the buffer
