@@ -124,7 +124,7 @@ def run_(read, chunks, remap, keep, step, V, U, config, progress, bar=None, on_c
     on_checkpoint(progress) is called every config.checkpoint_every seconds and at the end of every
     epoch, with no chunk in flight. stop_when(epoch, chunk), called before each chunk, stops the
     run as Ctrl-C does when it returns True. replicas (w2v/mpi.py), with several processes, says
-    after which chunks the processes average their models, with no chunk in flight; their
+    after which chunks the processes merge their models, with no chunk in flight; their
     checkpoints are taken at the end of an epoch only, when the models are one.
     Raises Stopped after draining the chunks in flight, Diverged on a cost that is not finite.
     Returns the corpus tokens trained.
