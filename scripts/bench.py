@@ -78,7 +78,8 @@ def worker_w2v(args):
     if int(os.environ.get("PMI_RANK", "0")) > 0:
         sys.exit(0)  # under mpiexec process 0 alone reports
     return {"processes": vectors.stats["processes"],
-            **{k: vectors.stats[k] for k in ("averages", "bytes_averaged") if k in vectors.stats},
+            **{k: vectors.stats[k] for k in ("averages", "bytes_averaged", "averaging_seconds")
+               if k in vectors.stats},
             "words_per_sec": vectors.stats["words_per_sec"], "total_seconds": total,
             "cpu_per_mword": cpu / (vectors.stats["tokens"] * args.epochs) * 1e6,
             "train_seconds": vectors.stats["train_seconds"], "peak_rss": rss,

@@ -29,6 +29,7 @@ import atexit
 import hashlib
 import os
 import sys
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -107,6 +108,7 @@ class NoAveraging:
     """The single process's schedule: never an average."""
     averages = 0
     bytes_moved = 0
+    seconds = 0.0
 
     def due(self, c):
         return False
@@ -240,6 +242,7 @@ class Averaging:
         self.hot = min(HOT_ROWS, len(V))
         self.averages = 0  # merges of every row done
         self.bytes_moved = 0  # this process's share of what the Allreduces moved
+        self.seconds = 0.0  # spent merging, waiting for the slowest process included
 
     def _rows(self, c):
         """How many rows (from the most frequent) the average after chunk c covers, or 0."""
@@ -268,6 +271,7 @@ class Averaging:
 
     def _average_(self, rows):
         """M <- M0 + Σ_p (M_p - M0) on rows [0, rows) of V and U, in place; M0 <- M."""
+        start_time = time.perf_counter()
         for M, M0 in ((self.V, self.V0), (self.U, self.U0)):
             for start in range(0, rows, _BLOCK_ROWS):
                 stop = min(start + _BLOCK_ROWS, rows)
@@ -278,6 +282,7 @@ class Averaging:
                 self.bytes_moved += 2 * change.nbytes  # a ring Allreduce: about twice the buffer
         if rows == len(self.V):
             self.averages += 1
+        self.seconds += time.perf_counter() - start_time
 
 
 def scaled(bar, size):

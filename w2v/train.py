@@ -117,6 +117,7 @@ def train(config, quiet=False, stop_when=None, evaluate=False, given=None):
     if cluster.size > 1:
         stats["averages"] = replicas.averages
         stats["bytes_averaged"] = cluster.total(replicas.bytes_moved)
+        stats["averaging_seconds"] = round(replicas.seconds, 3)  # process 0's
     if evaluate and cluster.rank == 0:
         stats["eval"] = evaluate_all(vectors)
     if cluster.rank == 0:
