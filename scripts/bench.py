@@ -157,11 +157,12 @@ def compare_mpi(args, corpus):
     print(f"\n{args.mpi} processes x 1 thread vs 1 process x 1 thread (--sync-every "
           f"{args.sync_every:,})")
     print(f"  {'':>12} {'words/s':>10} {'WordSim':>8} {'analogy':>8} {'averages':>9} "
-          f"{'MB averaged':>12}")
+          f"{'MB averaged':>12} {'s merging':>10}")
     for processes, r in rows.items():
         print(f"  {processes:>3} process{'es' if processes > 1 else '  '} {r['words_per_sec']:>10,.0f} "
               f"{r.get('spearman', float('nan')):>8.3f} {r.get('analogy', float('nan')):>8.3f} "
-              f"{r.get('averages', 0):>9.0f} {r.get('bytes_averaged', 0) / 2**20:>12.1f}")
+              f"{r.get('averages', 0):>9.0f} {r.get('bytes_averaged', 0) / 2**20:>12.1f} "
+              f"{r.get('averaging_seconds', 0):>10.2f}")
     print(f"  speed-up {many['words_per_sec'] / one['words_per_sec']:.2f}x; full averages per epoch "
           f"{many['averages'] / args.epochs:.1f}; MB moved per full average and process "
           f"{many['bytes_averaged'] / max(many['averages'], 1) / args.mpi / 2**20:.1f} "
