@@ -10,7 +10,7 @@ install: $(VENV)/.installed
 # Re-run the install whenever the package metadata changes; `touch` marks success.
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,plot]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,plot,mpi]'
 	touch $@
 
 test: install

@@ -19,6 +19,7 @@ thread count.
                                                      # queries: w2v vs gensim's load_word2vec_format
                                                      # + most_similar
     python scripts/bench.py --vectors --vectors-size 3000000x300 --queries 100   # GoogleNews-size
+    python scripts/bench.py --mpi 2                  # 2 processes x 1 thread vs 1 x 1 (mpiexec)
 """
 import argparse
 import gzip
@@ -76,10 +77,16 @@ def worker_w2v(args):
                                     model=args.model, loss=args.loss, alpha=args.alpha,
                                     window=args.window, negative=args.negative,
                                     min_count=args.min_count, sample=args.sample, seed=args.seed,
+                                    sync_every=args.sync_every,
                                     cache_dir=os.path.join(tmp, "ids")), quiet=True)
         total, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         rss = peak_rss()  # of training, before the scoring below adds its own
-    return {"words_per_sec": vectors.stats["words_per_sec"], "total_seconds": total,
+    if int(os.environ.get("PMI_RANK", "0")) > 0:
+        sys.exit(0)  # under mpiexec process 0 alone reports
+    return {"processes": vectors.stats["processes"],
+            **{k: vectors.stats[k] for k in ("averages", "bytes_averaged", "averaging_seconds")
+               if k in vectors.stats},
+            "words_per_sec": vectors.stats["words_per_sec"], "total_seconds": total,
             "cpu_per_mword": cpu / (vectors.stats["tokens"] * args.epochs) * 1e6,
             "train_seconds": vectors.stats["train_seconds"], "peak_rss": rss,
             **(score(vectors) if args.score else {})}
@@ -109,107 +116,14 @@ def worker_gensim(args):
             **(score(Vectors(model.wv.index_to_key, model.wv.vectors)) if args.score else {})}
 
 
-def make_vector_file(path, W, d, seed=0):
-    """A word2vec binary file of W random words (3 to 12 letters and a number, all distinct)
-    and random vectors, written in blocks: the generator's memory stays small at any size."""
-    rng = np.random.default_rng(seed)
-    letters = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz", np.uint8)
-    with open(path, "wb") as f:
-        f.write(f"{W} {d}\n".encode())
-        for lo in range(0, W, 10_000):
-            n = min(10_000, W - lo)
-            rows = rng.standard_normal((n, d), dtype=np.float32).astype("<f4")
-            lengths = rng.integers(3, 13, n)
-            stems = letters[rng.integers(0, 26, (n, 12))].tobytes()
-            f.write(b"".join(stems[12 * i:12 * i + lengths[i]] + str(lo + i).encode() + b" "
-                             + rows[i].tobytes() + b"\n" for i in range(n)))
-
-
-def query_words(path, count, seed=1):
-    """`count` words drawn from the file's first 10,000 (what people ask about)."""
-    from w2v.vectors import Vectors
-
-    words = Vectors.load(path, limit=10_000).words
-    rng = np.random.default_rng(seed)
-    return [words[i] for i in rng.integers(0, len(words), count)]
-
-
-def worker_vectors_w2v(args):
-    from w2v.vectors import Vectors
-
-    queries = json.loads(args.query_words)
-    start = time.perf_counter()
-    vectors = Vectors.load(args.corpus).normalise_()  # as `w2v similar` does
-    loaded = time.perf_counter()
-    answers = vectors.most_similar_batch([[w] for w in queries], topn=10)
-    end = time.perf_counter()
-    return {"load_seconds": loaded - start, "query_seconds": end - loaded, "total_seconds": end - start,
-            "peak_rss": peak_rss(), "matrix_bytes": vectors.matrix.nbytes,
-            "first": [w for w, _ in answers[0]]}
-
-
-def worker_vectors_gensim(args):
-    from gensim.models import KeyedVectors
-
-    queries = json.loads(args.query_words)
-    start = time.perf_counter()
-    kv = KeyedVectors.load_word2vec_format(args.corpus, binary=True)
-    loaded = time.perf_counter()
-    answers = [kv.most_similar(w, topn=10) for w in queries]
-    end = time.perf_counter()
-    return {"load_seconds": loaded - start, "query_seconds": end - loaded, "total_seconds": end - start,
-            "peak_rss": peak_rss(), "matrix_bytes": kv.vectors.nbytes,
-            "first": [w for w, _ in answers[0]]}
-
-
-def compare_vectors(args):
-    """Load a generated W x d binary file and answer `queries` one-word queries, w2v and gensim
-    alternately, each run in a fresh process; the medians."""
-    W, d = map(int, args.vectors_size.lower().split("x"))
-    with tempfile.TemporaryDirectory(dir=args.vectors_dir) as tmp:
-        path = os.path.join(tmp, "vectors.bin")
-        make_vector_file(path, W, d)
-        queries = json.dumps(query_words(path, args.queries))
-        runs = {"w2v": [], "gensim": []}
-        for _ in range(args.repeats):
-            for tool in ("w2v", "gensim"):
-                cmd = [sys.executable, os.path.abspath(__file__), "--worker", f"vectors-{tool}",
-                       "--corpus", path, "--query-words", queries]
-                proc = subprocess.run(cmd, capture_output=True, text=True)
-                if proc.returncode != 0:
-                    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-                    sys.exit(f"bench.py: the {tool} worker failed: {lines[-1] if lines else proc.returncode}")
-                runs[tool].append(json.loads(proc.stdout.strip().splitlines()[-1]))
-        size = os.path.getsize(path)
-    med = {tool: {k: statistics.median(r[k] for r in rs) for k in rs[0] if k != "first"}
-           for tool, rs in runs.items()}
-    return {"W": W, "d": d, "file_bytes": size, "queries": args.queries, **med, "runs": runs,
-            "same_top10": runs["w2v"][0]["first"] == runs["gensim"][0]["first"]}
-
-
-def print_vectors(r):
-    print(f"\nvector file {r['W']:,} x {r['d']} binary ({r['file_bytes'] / 2 ** 20:,.0f} MB), "
-          f"{r['queries']:,} one-word queries, top 10; median of the runs; first query's top 10 "
-          f"{'the same' if r['same_top10'] else 'NOT the same'} in both")
-    print(f"{'tool':>7} {'load s':>8} {'queries s':>10} {'queries/s':>10} {'total s':>8} "
-          f"{'peak RSS':>10} {'RSS/matrix':>10}")
-    for tool in ("w2v", "gensim"):
-        m = r[tool]
-        print(f"{tool:>7} {m['load_seconds']:>8.2f} {m['query_seconds']:>10.2f} "
-              f"{r['queries'] / m['query_seconds']:>10,.0f} {m['total_seconds']:>8.2f} "
-              f"{m['peak_rss'] / 2 ** 20:>7,.0f} MB {m['peak_rss'] / m['matrix_bytes']:>10.2f}")
-    w, g = r["w2v"], r["gensim"]
-    print(f"{'w2v/g':>7} {w['load_seconds'] / g['load_seconds']:>7.2f}x "
-          f"{w['query_seconds'] / g['query_seconds']:>9.2f}x {'':>10} "
-          f"{w['total_seconds'] / g['total_seconds']:>7.2f}x {w['peak_rss'] / g['peak_rss']:>9.2f}x")
-
-
-def run_worker(tool, args, threads, corpus):
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", tool, "--corpus", corpus,
+def run_worker(tool, args, threads, corpus, processes=1):
+    launch = [] if processes == 1 else [mpiexec(), "-n", str(processes)]
+    cmd = [*launch, sys.executable, os.path.abspath(__file__), "--worker", tool, "--corpus", corpus,
            "--threads", str(threads), "--epochs", str(args.epochs), "--dim", str(args.dim),
            "--window", str(args.window), "--negative", str(args.negative),
            "--model", args.model, "--loss", args.loss, "--alpha", str(args.alpha),
-           "--min-count", str(args.min_count), "--sample", str(args.sample), "--seed", str(args.seed)]
+           "--min-count", str(args.min_count), "--sample", str(args.sample), "--seed", str(args.seed),
+           "--sync-every", str(args.sync_every)]
     if not args.score:
         cmd.append("--no-score")
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -217,6 +131,52 @@ def run_worker(tool, args, threads, corpus):
         lines = [line for line in proc.stderr.splitlines() if line.strip()]
         sys.exit(f"bench.py: the {tool} worker failed: {lines[-1] if lines else proc.returncode}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def mpiexec():
+    """The mpiexec beside this Python (MPICH's wheel, the [mpi] extra), else the one on PATH."""
+    import shutil
+
+    found = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shutil.which("mpiexec")
+    if found is None:
+        sys.exit("bench.py: --mpi needs mpiexec: pip install -e '.[mpi]'")
+    return found
+
+
+def plain_copy(path, out):
+    """A compressed corpus decompressed: the processes split a plain file by bytes."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f, open(out, "wb") as g:
+        while block := f.read(1 << 20):
+            g.write(block)
+    return out
+
+
+def compare_mpi(args, corpus):
+    """P processes x 1 thread against 1 process x 1 thread, alternating, median of the repeats."""
+    runs = {1: [], args.mpi: []}
+    for _ in range(args.repeats):
+        for processes in runs:
+            runs[processes].append(run_worker("w2v", args, 1, corpus, processes))
+    rows = {}
+    for processes, results in runs.items():
+        rows[processes] = {k: statistics.median(r[k] for r in results)
+                           for k in results[0] if isinstance(results[0][k], (int, float))}
+    one, many = rows[1], rows[args.mpi]
+    print(f"\n{args.mpi} processes x 1 thread vs 1 process x 1 thread (--sync-every "
+          f"{args.sync_every:,})")
+    print(f"  {'':>12} {'words/s':>10} {'WordSim':>8} {'analogy':>8} {'averages':>9} "
+          f"{'MB averaged':>12} {'s merging':>10}")
+    for processes, r in rows.items():
+        print(f"  {processes:>3} process{'es' if processes > 1 else '  '} {r['words_per_sec']:>10,.0f} "
+              f"{r.get('spearman', float('nan')):>8.3f} {r.get('analogy', float('nan')):>8.3f} "
+              f"{r.get('averages', 0):>9.0f} {r.get('bytes_averaged', 0) / 2**20:>12.1f} "
+              f"{r.get('averaging_seconds', 0):>10.2f}")
+    print(f"  speed-up {many['words_per_sec'] / one['words_per_sec']:.2f}x; full averages per epoch "
+          f"{many['averages'] / args.epochs:.1f}; MB moved per full average and process "
+          f"{many['bytes_averaged'] / max(many['averages'], 1) / args.mpi / 2**20:.1f} "
+          "(hot-row averages included)")
+    return {str(k): v for k, v in rows.items()}
 
 
 def short_lines(path, out, seed=0):
@@ -359,6 +319,10 @@ def main():
     p.add_argument("--vectors-dir", default=None, help="where to write it [default: the temp dir]")
     p.add_argument("--queries", type=int, default=1000, help="one-word queries after loading")
     p.add_argument("--query-words", help=argparse.SUPPRESS)
+    p.add_argument("--mpi", type=int, default=None, metavar="P",
+                   help="P processes x 1 thread (mpiexec) against 1 x 1, instead of gensim")
+    p.add_argument("--sync-every", type=int, default=262_144,
+                   help="words per process between averages, with --mpi")
     p.add_argument("--no-score", dest="score", action="store_false", help="skip the quality scores")
     p.add_argument("--json", default=None, help="write the results to this file as well")
     p.add_argument("--worker", choices=["w2v", "gensim", "vectors-w2v", "vectors-gensim"],
@@ -401,6 +365,14 @@ def main():
           f"dim {args.dim}, window {args.window}, negative {args.negative}, "
           f"min_count {args.min_count}, sample {args.sample}, epochs {args.epochs}; "
           f"median of {args.repeats} alternating runs, each in a fresh process")
+    if args.mpi:
+        with tempfile.TemporaryDirectory() as tmp:
+            results = {"settings": {k: v for k, v in vars(args).items() if k != "worker"},
+                       "mpi": compare_mpi(args, plain_copy(corpus, os.path.join(tmp, "c.txt")))}
+        if args.json:
+            with atomic_write(args.json, "w", encoding="utf-8") as f:
+                json.dump(results, f, indent=2)
+        return
     results = {"settings": {k: v for k, v in vars(args).items() if k != "worker"}}
     results["corpus"] = compare(args, corpus)
     print_compare(results["corpus"], "as it is")

@@ -119,19 +119,21 @@ class _ReplacementCounter:
         return "\ufffd", error.end
 
 
-def _blocks(path, decoder, max_bytes=MAX_BYTES, digest=None):
+def _blocks(path, decoder, max_bytes=MAX_BYTES, digest=None, span=None):
     """Decoded text blocks of a file; raises W2VError for binary, unreadable or bomb files.
 
-    digest, if given, is a hashlib object that receives the raw bytes.
+    digest, if given, is a hashlib object that receives the raw bytes. span (start, stop), for a
+    file that is not compressed: only the lines whose first byte lies in [start, stop).
     """
     compressed = os.path.splitext(path)[1] in COMPRESSED
     name = os.path.basename(path)
     try:
         limit = min(max_bytes, MAX_RATIO * os.path.getsize(path)) if compressed else None
         with _open_binary(path) as f:
+            read = f.read if span is None else _lines_in(f, *span)
             first, expanded = True, 0
             while True:
-                raw = f.read(BLOCK_BYTES)
+                raw = read(BLOCK_BYTES)
                 if first and b"\0" in raw[:8192]:
                     raise W2VError(f"{path} looks like a binary file, not text")
                 first = False
@@ -151,6 +153,50 @@ def _blocks(path, decoder, max_bytes=MAX_BYTES, digest=None):
                 yield decoder.decode(raw)
     except (OSError, EOFError, ValueError, lzma.LZMAError) as e:  # gzip.BadGzipFile is an OSError
         raise W2VError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}") from None
+
+
+def _lines_in(f, start, stop):
+    """read(n) over the lines of a plain file f that start in bytes [start, stop): a line belongs
+    to the part holding its first byte, so parts that tile a file share out its lines exactly."""
+    if start > 0:
+        f.seek(start - 1)
+        while f.readline(BLOCK_BYTES)[-1:] not in (b"\n", b""):  # the line begun before start
+            pass
+    state = {"pos": f.tell(), "last": b"\n", "done": False}
+
+    def read(n):
+        if state["done"]:
+            return b""
+        if state["pos"] < stop:
+            raw = f.read(min(n, stop - state["pos"]))
+        elif state["last"] != b"\n":  # the line begun before stop runs on to its newline
+            raw = f.readline(n)
+        else:
+            raw = b""
+        state["pos"] += len(raw)
+        state["last"] = raw[-1:] or state["last"]
+        state["done"] = not raw
+        return raw
+
+    return read
+
+
+def part_spans(paths, rank, size):
+    """{path: (start, stop)} of the files that part `rank` of `size` reads: the parts tile the
+    files' bytes end to end; a compressed file, which cannot be entered midway, goes whole to the
+    part holding its first byte."""
+    sizes = [os.path.getsize(p) for p in paths]
+    total = sum(sizes)
+    lo, hi = rank * total // size, (rank + 1) * total // size
+    spans, offset = {}, 0
+    for p, n in zip(paths, sizes):
+        if os.path.splitext(p)[1] in COMPRESSED:
+            if lo <= offset < hi:
+                spans[p] = (0, n)
+        elif max(lo, offset) < min(hi, offset + n):
+            spans[p] = (max(lo - offset, 0), min(hi - offset, n))
+        offset += n
+    return spans
 
 
 class _Tokenizer:
@@ -192,8 +238,10 @@ class _Tokenizer:
         return ("", True) if m is None else (text[m.start():], False)
 
 
-def sentences(paths, tokens="space", stats=None, lowercase=True, max_bytes=MAX_BYTES, digest=None):
-    """Yield sentences (lists of tokens, at most MAX_SENTENCE long) from the given files.
+def sentences(paths, tokens="space", stats=None, lowercase=True, max_bytes=MAX_BYTES, digest=None,
+              spans=None):
+    """Yield sentences (lists of tokens, at most MAX_SENTENCE long) from the given files
+    (spans: {path: (start, stop)}, the byte range of each to read, as part_spans gives).
 
     Linear in the input: between blocks only the last unfinished token is carried, and a token
     is never held beyond MAX_TOKEN_CHARS characters. stats, if given, is a dict that receives
@@ -207,7 +255,7 @@ def sentences(paths, tokens="space", stats=None, lowercase=True, max_bytes=MAX_B
         decoder = codecs.getincrementaldecoder("utf-8")(errors=counter.name)
         carry, sentence = "", []  # the unfinished last token; the unfinished sentence
         skipping = False  # inside a token already cut to MAX_TOKEN_CHARS
-        for block in _blocks(path, decoder, max_bytes, digest):
+        for block in _blocks(path, decoder, max_bytes, digest, spans and spans[path]):
             if skipping:
                 block, skipping = tokenizer.skip(block)
             text = carry + block
@@ -322,10 +370,10 @@ def _settings(tokens, lowercase):
     return f"v{CACHE_VERSION} {tokens} {'lower' if lowercase else 'case'}"
 
 
-def _cache_key(paths, tokens, lowercase):
+def _cache_key(paths, tokens, lowercase, spans=None):
     h = hashlib.sha256(_settings(tokens, lowercase).encode())
     for p in paths:
-        h.update(f"\n{_identity(p)}".encode())
+        h.update(f"\n{_identity(p)}{' %d %d' % spans[p] if spans else ''}".encode())
     return h.hexdigest()[:24]
 
 
@@ -337,14 +385,28 @@ def _is_regular(path):
 
 
 def load_stream(path, tokens="space", cache_dir=None, progress=None, lowercase=True,
-                max_bytes=MAX_BYTES, warn=_stderr):
+                max_bytes=MAX_BYTES, warn=_stderr, part=None):
     """The corpus at `path` as a TokenStream, read from the cache or built into it.
+
+    part (rank, size): only that part of the corpus's lines (part_spans), with its own cache
+    entry and its own word ids, for one of several processes (w2v/mpi.py).
 
     progress: an optional callable taking the number of tokens read so far, for a progress bar.
     warn: a callable taking one line (skipped files, a rebuilt entry, cut tokens).
     """
     _Tokenizer(tokens)  # an unknown tokenizer fails before any file is opened
     paths = corpus_files(path, warn)
+    spans = None
+    if part is not None:
+        if not all(_is_regular(p) for p in paths):
+            raise W2VError(f"with several processes the corpus must be files on a path they all "
+                           f"read, not a pipe or special file: {path}")
+        spans = part_spans(paths, *part)
+        paths = [p for p in paths if p in spans]
+        if not paths:
+            raise W2VError(f"corpus {path} leaves nothing to process {part[0]} of {part[1]}: "
+                           "it is too small, or compressed (a compressed file is not split: "
+                           "decompress it, or give a directory of several files)")
     cache_dir = cache_dir or os.path.join(default_home(), "ids")
     try:
         os.makedirs(cache_dir, exist_ok=True)
@@ -352,7 +414,7 @@ def load_stream(path, tokens="space", cache_dir=None, progress=None, lowercase=T
         raise W2VError(f"cannot create the token-id cache {cache_dir}: {e.strerror or e}") from None
     clean_stale_builds(cache_dir)
     build = lambda directory, digest=None: _build(path, paths, tokens, lowercase, directory,
-                                                  progress, max_bytes, warn, digest)
+                                                  progress, max_bytes, warn, digest, spans)
     if not all(_is_regular(p) for p in paths):
         # a pipe or /dev/stdin: read once, so there is nothing to key a lasting entry on
         digest = hashlib.sha256(_settings(tokens, lowercase).encode())
@@ -364,7 +426,7 @@ def load_stream(path, tokens="space", cache_dir=None, progress=None, lowercase=T
             raise
         weakref.finalize(stream, shutil.rmtree, directory, True)
         return stream
-    key = _cache_key(paths, tokens, lowercase)
+    key = _cache_key(paths, tokens, lowercase, spans)
     entry = os.path.join(cache_dir, key)
     if os.path.isdir(entry):
         try:
@@ -554,7 +616,8 @@ def _abandoned(path, name):
     return time.time() - newest > STALE_SECONDS
 
 
-def _build(corpus, paths, tokens, lowercase, tmp, progress, max_bytes, warn, digest, given=None):
+def _build(corpus, paths, tokens, lowercase, tmp, progress, max_bytes, warn, digest, given=None,
+           spans=None):
     """One pass over the text: ids in order of first appearance to raw.u32, counted as they go;
     then the ids renumbered by count into ids.u32, block by block. Writes the entry into tmp.
     given(stats, digest), if given, yields the sentences instead of the files at paths."""
@@ -565,8 +628,8 @@ def _build(corpus, paths, tokens, lowercase, tmp, progress, max_bytes, warn, dig
     raw_path = os.path.join(tmp, "raw.u32")
     with open(raw_path, "wb") as out:
         batch = []
-        source = (sentences(paths, tokens, stats, lowercase, max_bytes, digest) if given is None
-                  else given(stats, digest))
+        source = (sentences(paths, tokens, stats, lowercase, max_bytes, digest, spans)
+                  if given is None else given(stats, digest))
         for sentence in source:
             for w in sentence:
                 i = index.get(w)

@@ -21,7 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 import numpy as np
 
-from . import native
+from . import mpi, native
 from .errors import W2VError
 
 _MASK64 = (1 << 64) - 1
@@ -116,21 +116,25 @@ class _Chunks:
 
 
 def run_(read, chunks, remap, keep, step, V, U, config, progress, bar=None, on_checkpoint=None,
-         stop_when=None):
+         stop_when=None, replicas=None):
     """Train until progress reaches config.epochs; updates V, U and progress in place.
 
     read(start, stop): the corpus's uint32 ids over the full vocabulary; chunks: (starts, ends,
     tokens) from corpus.chunk_bounds; remap and keep: what native.prepare_chunk needs.
     on_checkpoint(progress) is called every config.checkpoint_every seconds and at the end of every
     epoch, with no chunk in flight. stop_when(epoch, chunk), called before each chunk, stops the
-    run as Ctrl-C does when it returns True.
+    run as Ctrl-C does when it returns True. replicas (w2v/mpi.py), with several processes, says
+    after which chunks the processes merge their models, with no chunk in flight; their
+    checkpoints are taken at the end of an epoch only, when the models are one.
     Raises Stopped after draining the chunks in flight, Diverged on a cost that is not finite.
     Returns the corpus tokens trained.
     """
     n_chunks = len(chunks[0])
     work = _chunk_work(read, chunks, remap, keep, step, V, U, config)
     tally = _Tally(progress, bar, config.epochs)
-    due = _Clock(config.checkpoint_every if on_checkpoint else math.inf)
+    replicas = replicas or mpi.NoAveraging()
+    every = config.checkpoint_every if isinstance(replicas, mpi.NoAveraging) else math.inf
+    due = _Clock(every if on_checkpoint else math.inf)
     with StopRequest() as stop, _Chunks(config.threads, work, tally) as pending:
         while progress.epoch < config.epochs:
             for i in range(progress.chunk, n_chunks):
@@ -139,11 +143,15 @@ def run_(read, chunks, remap, keep, step, V, U, config, progress, bar=None, on_c
                     progress.chunk = i
                     raise Stopped(stop.signum or signal.SIGINT)
                 pending.submit(progress.epoch, i)
+                if replicas.due(i + 1):
+                    pending.drain()
+                    replicas.average_(i + 1)
                 if i + 1 < n_chunks and due():  # the epoch's end checkpoints anyway
                     pending.drain()
                     progress.chunk = i + 1
                     on_checkpoint(progress)
             pending.drain()
+            replicas.end_epoch_(progress)
             progress.end_epoch_()
             if on_checkpoint:
                 on_checkpoint(progress)

@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Optional, Sequence, Union
 import numpy as np
 from tqdm import tqdm
 
-from . import checkpoint, corpus, download, native, phrases, sgd
+from . import checkpoint, corpus, download, mpi, native, phrases, sgd
 from .aliases import RENAMES
 from .atomic import atomic_write, check_writable
 from .config import TrainConfig
@@ -140,22 +140,32 @@ def _train(config, sentences, quiet, stop_when, evaluate, given, start=None):
     named in `given` (default: those that differ from TrainConfig's defaults), which may change
     where files go and the threads, not the model.
     """
+    cluster = mpi.cluster()  # several processes under mpiexec or srun; else one, as always
+    quiet = quiet or cluster.rank > 0
     log = _logger(quiet)
-    config, resumed = _settings(config, given, log)
-    resumed = start or resumed
-    _check_outputs(config)
-    if sentences is None:
-        path = resolve_corpus(config, quiet)
-        _check_corpus_untouched(config, path)
-        if config.phrases:
-            path = phrases.apply(path, config.phrases, quiet=quiet)
-        stream = _read_corpus(config, path, quiet, log)
-    elif config.phrases:
-        raise SettingError("phrases= joins pairs in a corpus file; for token lists, join them "
-                           "before training (w2v phrases IN OUT on the text)")
-    else:
-        stream = _read_sentences(config, sentences, quiet, log)
-    vocab = _vocabulary(config, stream, resumed)
+    with cluster.together():
+        config, resumed = _settings(config, given, log)
+        resumed = start or resumed
+        _check_outputs(config)
+        cluster.check_resume(resumed, config.resume)
+        if sentences is None:
+            path = resolve_corpus(config, quiet)
+            _check_corpus_untouched(config, path)
+            if config.phrases:
+                path = phrases.apply(path, config.phrases, quiet=quiet)
+            stream = _read_corpus(config, path, quiet, log, cluster.part)
+        elif config.phrases:
+            raise SettingError("phrases= joins pairs in a corpus file; for token lists, join them "
+                               "before training (w2v phrases IN OUT on the text)")
+        elif cluster.size > 1:
+            raise SettingError("token lists given in Python train in one process; under mpiexec "
+                               "give every process the corpus's path")
+        else:
+            stream = _read_sentences(config, sentences, quiet, log)
+    counted = cluster.merged(stream)
+    with cluster.together():
+        vocab = _vocabulary(config, counted, resumed)
+    cluster.check_vocabulary(vocab)
     remap, keep = _remap(vocab, stream), vocab.keep_probabilities(config.sample)
     if start is not None:
         _check_known(stream, remap, log)
@@ -168,28 +178,37 @@ def _train(config, sentences, quiet, stop_when, evaluate, given, start=None):
     compile_start = time.perf_counter()
     native.backend(log=log)
     step = STEPS[config.model, config.loss](config, vocab)
-    log(f"vocabulary: {len(vocab):,} words; corpus: {stream.tokens:,} tokens; {config.model}, "
-        f"loss {config.loss}, d={config.dim}, window {config.window}, {config.threads} thread(s)")
+    log(f"vocabulary: {len(vocab):,} words; corpus: {counted.tokens:,} tokens; {config.model}, "
+        f"loss {config.loss}, d={config.dim}, window {config.window}, {config.threads} thread(s)"
+        + (f" x {cluster.size} processes" if cluster.size > 1 else ""))
     if config.loss == "softmax":
         log(_softmax_estimate(config, vocab, keep, stream.tokens))
     _warm_up(step, remap, keep, V, U)
     compile_seconds = time.perf_counter() - compile_start
 
     start = time.perf_counter()
+    replicas = cluster.replicas(V, U, len(chunks[0]), config)
     trained = _run(config, stream, chunks, remap, keep, step, vocab, V, U, progress, stop_when,
-                   quiet)
+                   quiet, replicas, counted.key, cluster)
     train_seconds = time.perf_counter() - start
+    trained = cluster.total(trained)
     _check_finite(V, U)
 
     vectors = Vectors(vocab.words, V)
-    stats = {"vocab_size": len(vocab), "tokens": stream.tokens,
+    stats = {"vocab_size": len(vocab), "tokens": counted.tokens, "processes": cluster.size,
              "train_seconds": round(train_seconds, 3), "compile_seconds": round(compile_seconds, 3),
              "kernels": native.describe(),
              "words_per_sec": round(trained / train_seconds) if train_seconds > 0 else None,
              "final_cost": progress.epoch_costs[-1], "epoch_costs": progress.epoch_costs}
-    if evaluate:
+    if cluster.size > 1:
+        stats["averages"] = replicas.averages
+        stats["bytes_averaged"] = cluster.total(replicas.bytes_moved)
+        stats["averaging_seconds"] = round(replicas.seconds, 3)  # process 0's
+    if evaluate and cluster.rank == 0:
         stats["eval"] = evaluate_all(vectors)
-    _save(config, vectors, U, stats)
+    if cluster.rank == 0:
+        _save(config, vectors, U, stats)
+    cluster.finish()
     saved = f"saved {len(vocab):,} vectors to {config.out}" if config.out else "out=None: not saved"
     log(f"{saved}; {stats['words_per_sec'] or 0:,} words/s, final cost {stats['final_cost']:.4f}")
     vectors.stats = stats
@@ -278,12 +297,12 @@ def _check_corpus_untouched(config, corpus_path):
             raise SettingError(f"{what} {path} would overwrite the corpus {corpus_path}")
 
 
-def _read_corpus(config, path, quiet, log):
+def _read_corpus(config, path, quiet, log, part=None):
     with tqdm(desc="reading corpus", unit=" tokens", unit_scale=True, disable=True if quiet else None,
               file=sys.stderr, leave=False) as bar:
         stream = corpus.load_stream(path, config.tokens, config.cache_dir, progress=bar.update,
                                     lowercase=config.lowercase, max_bytes=config.max_bytes,
-                                    warn=lambda message: log(f"warning: {message}"))
+                                    warn=lambda message: log(f"warning: {message}"), part=part)
     if stream.replaced_bytes:
         log(f"warning: {stream.replaced_bytes} bytes of {path} were not UTF-8 and were replaced")
     return stream
@@ -347,12 +366,14 @@ def _start(config, W, resumed):
     return V, U, checkpoint.Progress()
 
 
-def _run(config, stream, chunks, remap, keep, step, vocab, V, U, progress, stop_when, quiet):
+def _run(config, stream, chunks, remap, keep, step, vocab, V, U, progress, stop_when, quiet,
+         replicas=None, key=None, cluster=mpi.Alone()):
     """The SGD loop with a progress bar and checkpoints; on a stop, the final checkpoint."""
     path = checkpoint_path(config)
 
     def save_checkpoint(p):
-        checkpoint.save(path, config, stream.key, vocab, V, U, p)
+        if cluster.rank == 0:
+            checkpoint.save(path, config, key or stream.key, vocab, V, U, p)
 
     def save_periodic_checkpoint(p):
         try:
@@ -362,13 +383,21 @@ def _run(config, stream, chunks, remap, keep, step, vocab, V, U, progress, stop_
                   flush=True)
 
     done_tokens = progress.epoch * stream.tokens + int(chunks[2][:progress.chunk].sum())
-    with tqdm(total=config.epochs * stream.tokens, initial=done_tokens, unit="w", unit_scale=True,
+    # with several processes, process 0's bar counts its tokens P times: the global progress of
+    # processes that move in step
+    with tqdm(total=config.epochs * stream.tokens * cluster.size,
+              initial=done_tokens * cluster.size, unit="w", unit_scale=True,
               desc="training", disable=quiet, file=sys.stderr,
               smoothing=0.1) as bar:
         try:
-            return sgd.run_(stream.read, chunks, remap, keep, step, V, U, config, progress, bar,
-                            save_periodic_checkpoint if config.checkpoint else None, stop_when)
+            return sgd.run_(stream.read, chunks, remap, keep, step, V, U, config, progress,
+                            mpi.scaled(bar, cluster.size),
+                            save_periodic_checkpoint if config.checkpoint else None, stop_when,
+                            replicas)
         except sgd.Stopped as stopped:
+            if cluster.size > 1:
+                raise W2VError("stopped; with several processes the checkpoint (--checkpoint) is "
+                               "the one of the last finished epoch") from None
             if path:
                 save_checkpoint(progress)
             raise TrainingInterrupted(path, stopped.signum) from None

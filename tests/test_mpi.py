@@ -1,0 +1,239 @@
+"""Several processes under mpiexec (w2v/mpi.py): the same vocabulary, one output, the planted
+groups learnt, one process byte-identical to none, and a job that ends, never hangs."""
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import assert_one_line_error, planted_corpus, run_cli
+from w2v import Vectors, corpus, mpi
+
+BIN = os.path.dirname(sys.executable)
+MPIEXEC = shutil.which("mpiexec", path=BIN) or shutil.which("mpiexec")
+TIMEOUT = 120  # a hang fails the test instead of stalling the suite
+
+
+def _have_mpi4py():
+    try:
+        import importlib.util
+        return importlib.util.find_spec("mpi4py") is not None
+    except ImportError:
+        return False
+
+
+needs_mpi = pytest.mark.skipif(MPIEXEC is None or not _have_mpi4py(),
+                               reason="mpiexec or mpi4py is not installed (pip install '.[mpi]')")
+
+
+def mpiexec(n, *args, env=None, timeout=TIMEOUT):
+    """`mpiexec -n n python ARGS`, as a user would start it."""
+    return subprocess.run([MPIEXEC, "-n", str(n), sys.executable, *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def _train_args(corpus_path, out, *extra):
+    return ["-m", "w2v", "train", "--corpus", corpus_path, "--out", out, "--threads", "1",
+            "--dim", "20", "--window", "2", "--min-count", "1", "--sample", "0", "--epochs", "3",
+            *extra]
+
+
+def _group_accuracy(vectors, groups):
+    M = vectors.matrix / np.linalg.norm(vectors.matrix, axis=1, keepdims=True)
+    hits = total = 0
+    for group in groups:
+        for w in group:
+            sims = M @ M[vectors.index[w]]
+            sims[vectors.index[w]] = -np.inf
+            hits += vectors.words[int(np.argmax(sims))] in group
+            total += 1
+    return hits / total
+
+
+def test_the_launch_is_told_from_the_environment():
+    assert mpi.launched_size({}) == 1
+    assert mpi.launched_size({"PMI_SIZE": "4", "PMI_RANK": "2"}) == 4
+    assert mpi.launched_size({"OMPI_COMM_WORLD_SIZE": "8"}) == 8
+    assert mpi.launched_size({"SLURM_STEP_NUM_TASKS": "32"}) == 32
+    assert mpi.launched_size({"SLURM_NTASKS": "32"}) == 1  # a batch script, not an srun step
+
+
+def test_parts_share_out_every_line_exactly_once(tmp_path):
+    path = tmp_path / "c.txt"
+    lines = [" ".join(f"w{i}x{j}" for j in range(i % 7 + 1)) for i in range(500)]
+    path.write_text("\n".join(lines) + "\n")
+    whole = list(corpus.sentences([str(path)]))
+    for size in (1, 2, 3, 7):
+        parts = []
+        for rank in range(size):
+            spans = corpus.part_spans([str(path)], rank, size)
+            parts += list(corpus.sentences(list(spans), spans=spans))
+        assert parts == whole, size
+
+
+def test_a_plain_run_never_imports_mpi4py(tmp_path):
+    planted_corpus(tmp_path / "c.txt", sentences=300)
+    script = ("import sys; from w2v.cli import main\n"
+              "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+              "print('mpi4py' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", script, "train", "--corpus", tmp_path / "c.txt",
+                           "--out", tmp_path / "v.bin", "--epochs", "1", "--min-count", "1", "-q"],
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.stdout.strip() == "False", proc.stderr
+    assert (tmp_path / "v.bin").exists()
+
+
+@needs_mpi
+def test_two_processes_learn_the_planted_groups_into_one_output(tmp_path):
+    groups = planted_corpus(tmp_path / "c.txt", sentences=20000)
+    proc = mpiexec(2, *_train_args(tmp_path / "c.txt", tmp_path / "v.bin", "--sync-every", "65536"))
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(os.listdir(tmp_path)) == ["c.txt", "v.bin", "v.bin.json"]
+    assert proc.stderr.count("saved ") == 1  # process 0 alone speaks
+    stats = json.loads((tmp_path / "v.bin.json").read_text())
+    assert stats["processes"] == 2
+    assert stats["averages"] >= 3 * 2  # mid-epoch averages as well as the epochs' ends
+    assert _group_accuracy(Vectors.load(str(tmp_path / "v.bin")), groups) >= 0.9
+    alone = run_cli(*_train_args(tmp_path / "c.txt", tmp_path / "one.bin")[2:], "--epochs", "1")
+    assert alone.returncode == 0, alone.stderr
+    assert stats["tokens"] == json.loads((tmp_path / "one.bin.json").read_text())["tokens"]
+
+
+@needs_mpi
+def test_every_process_builds_the_vocabulary_of_a_single_process(tmp_path):
+    planted_corpus(tmp_path / "c.txt", sentences=3000)
+    script = ("import hashlib, sys\nfrom w2v import TrainConfig, train, mpi\n"
+              f"v = train(TrainConfig(corpus={str(tmp_path / 'c.txt')!r}, out=sys.argv[1], "
+              "min_count=2, epochs=1, threads=1, dim=8), quiet=True)\n"
+              "print(mpi.launched_size(), hashlib.sha256(' '.join(v.words).encode()).hexdigest())")
+    proc = mpiexec(2, "-c", script, tmp_path / "v.bin")
+    assert proc.returncode == 0, proc.stderr
+    single = subprocess.run([sys.executable, "-c", script, tmp_path / "one.bin"],
+                            capture_output=True, text=True, timeout=TIMEOUT)
+    assert single.returncode == 0, single.stderr
+    digest = single.stdout.split()[1]
+    assert proc.stdout.split() == ["2", digest, "2", digest]
+
+
+@needs_mpi
+def test_one_process_under_mpiexec_gives_the_bytes_of_a_run_without_it(tmp_path):
+    planted_corpus(tmp_path / "c.txt", sentences=2000)
+    proc = mpiexec(1, *_train_args(tmp_path / "c.txt", tmp_path / "mpi.bin"))
+    assert proc.returncode == 0, proc.stderr
+    plain = run_cli(*_train_args(tmp_path / "c.txt", tmp_path / "plain.bin")[2:])
+    assert plain.returncode == 0, plain.stderr
+    assert (tmp_path / "mpi.bin").read_bytes() == (tmp_path / "plain.bin").read_bytes()
+
+
+@needs_mpi
+def test_a_bad_input_is_one_error_and_every_process_fails(tmp_path):
+    proc = mpiexec(2, "-m", "w2v", "train", "--corpus", tmp_path / "missing.txt", "--out",
+                   tmp_path / "v.bin")
+    assert "corpus not found" in assert_one_line_error(proc)
+    assert not (tmp_path / "v.bin").exists()
+
+
+@needs_mpi
+def test_a_process_killed_mid_run_ends_the_job_with_nothing_at_out(tmp_path):
+    planted_corpus(tmp_path / "c.txt", sentences=100000)
+    out = tmp_path / "v.bin"
+    job = subprocess.Popen([MPIEXEC, "-n", "2", sys.executable,
+                            *_train_args(tmp_path / "c.txt", out, "--epochs", "100")],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True)
+    try:
+        ranks = _training_processes(job.pid, 2)
+        os.kill(max(ranks), signal.SIGKILL)
+        start = time.monotonic()
+        job.wait(timeout=TIMEOUT)
+        assert time.monotonic() - start < 30
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+            job.wait()
+    assert job.returncode != 0
+    assert not out.exists()
+    assert [p for p in os.listdir(tmp_path) if p.startswith("v.bin")] == []
+
+
+def _training_processes(parent, n, timeout=60):
+    """The pids of the n w2v processes below `parent` (hydra puts a proxy between), once they
+    have been training a while."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [pid for pid in _descendants(parent) if _cmdline(pid).startswith(sys.executable)]
+        if len(found) >= n:
+            time.sleep(5)  # past reading, counting and the first averages
+            return found
+        time.sleep(0.2)
+    raise AssertionError("mpiexec started no training processes")
+
+
+def _descendants(pid):
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    found, frontier = [], [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
+
+
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+@needs_mpi
+def test_a_run_resumed_with_as_many_processes_gives_the_bytes_of_one_never_stopped(tmp_path):
+    planted_corpus(tmp_path / "c.txt", sentences=3000)
+    whole = mpiexec(2, *_train_args(tmp_path / "c.txt", tmp_path / "whole.bin"))
+    assert whole.returncode == 0, whole.stderr
+    script = ("import sys\nfrom w2v import TrainConfig, train\n"
+              f"train(TrainConfig(corpus={str(tmp_path / 'c.txt')!r}, out=sys.argv[1], "
+              "checkpoint=sys.argv[2], threads=1, dim=20, window=2, min_count=1, sample=0, "
+              "epochs=3), quiet=True, stop_when=lambda epoch, chunk: epoch == 2)")
+    stopped = mpiexec(2, "-c", script, tmp_path / "cut.bin", tmp_path / "ck.npz")
+    assert stopped.returncode != 0 and not (tmp_path / "cut.bin").exists()
+    resumed = mpiexec(2, "-m", "w2v", "train", "--resume", tmp_path / "ck.npz", "-q")
+    assert resumed.returncode == 0, resumed.stderr
+    assert (tmp_path / "cut.bin").read_bytes() == (tmp_path / "whole.bin").read_bytes()
+
+
+@needs_mpi
+def test_resuming_with_another_number_of_processes_is_refused(tmp_path):
+    planted_corpus(tmp_path / "c.txt", sentences=1000)
+    first = mpiexec(2, *_train_args(tmp_path / "c.txt", tmp_path / "v.bin", "--epochs", "1",
+                                    "--checkpoint", tmp_path / "ck.npz"))
+    assert first.returncode == 0, first.stderr
+    again = run_cli("train", "--resume", tmp_path / "ck.npz", "--out", tmp_path / "w.bin", "-q")
+    assert "written by a run of 2 process(es)" in assert_one_line_error(again)
+
+
+@needs_mpi
+def test_bench_compares_processes_end_to_end(tmp_path):
+    planted_corpus(tmp_path / "c.txt", sentences=3000)
+    bench = os.path.join(os.path.dirname(os.path.dirname(__file__)), "scripts", "bench.py")
+    proc = subprocess.run([sys.executable, bench, "--mpi", "2", "--corpus", tmp_path / "c.txt",
+                           "--repeats", "1", "--epochs", "1", "--min-count", "1", "--dim", "16",
+                           "--no-score", "--json", tmp_path / "b.json"],
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads((tmp_path / "b.json").read_text())["mpi"]
+    assert rows["2"]["processes"] == 2 and rows["2"]["averages"] >= 1
+    assert rows["2"]["bytes_averaged"] > 0 and rows["1"]["words_per_sec"] > 0
