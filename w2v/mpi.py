@@ -1,4 +1,4 @@
-"""Several processes training one model: data-parallel model averaging on MPI (MATH.md 11).
+"""Several processes training one model: data-parallel training on MPI (docs/math.md section 18).
 
 Started by `mpiexec -n P w2v train ...` (or `srun`), every process reads the corpus from the same
 path and caches its own 1/P of it, a byte range cut at newlines (corpus.load_stream's `part`). The
@@ -7,7 +7,7 @@ process builds the same vocabulary (checked with a hash). Each process then trai
 (V, U) on its part; every S words (--sync-every) the replicas are merged with an Allreduce of
 their changes since the last merge, V <- V0 + Σ_p (V_p - V0), V0 the last merged model; the
 HOT_ROWS most frequent words' rows, which change fastest, are merged HOT_SHARES times as often.
-The sum, not MATH.md 11's mean (1/P) Σ_p: the mean gives every step a weight 1/P, as if each
+The sum, not the mean (1/P) Σ_p of model averaging: the mean gives every step a weight 1/P, as if each
 process trained at α/P, and measured on the shipped corpus at P = 2 it lost a third of the
 WordSim score (scripts/bench.py --mpi 2); the sum is Hogwild across processes, each step kept
 whole and seen by the others S words late, and the hot rows, which every process moves, are
