@@ -72,7 +72,10 @@ class Counts:
 
 
 def processes_of(key):
-    """The number of processes whose run wrote a checkpoint with this corpus key."""
+    """The number of processes whose run wrote a checkpoint with this corpus key (None: a model
+    continued on new text, w2v/model.py, which any number of processes may train)."""
+    if key is None:
+        return None
     head, sep, tail = key.rpartition("-p")
     return int(tail) if sep and tail.isdigit() else 1
 
@@ -121,8 +124,8 @@ class NoAveraging:
 
 
 def _check_processes(resumed, path, size):
-    if resumed is not None and processes_of(resumed.corpus_key) != size:
-        n = processes_of(resumed.corpus_key)
+    n = processes_of(resumed.corpus_key) if resumed is not None else None
+    if n is not None and n != size:
         raise W2VError(f"checkpoint {path} was written by a run of {n} process(es); resume it "
                        f"with {n} (mpiexec -n {n}), not {size}")
 
