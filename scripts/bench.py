@@ -116,6 +116,101 @@ def worker_gensim(args):
             **(score(Vectors(model.wv.index_to_key, model.wv.vectors)) if args.score else {})}
 
 
+def make_vector_file(path, W, d, seed=0):
+    """A word2vec binary file of W random words (3 to 12 letters and a number, all distinct)
+    and random vectors, written in blocks: the generator's memory stays small at any size."""
+    rng = np.random.default_rng(seed)
+    letters = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz", np.uint8)
+    with open(path, "wb") as f:
+        f.write(f"{W} {d}\n".encode())
+        for lo in range(0, W, 10_000):
+            n = min(10_000, W - lo)
+            rows = rng.standard_normal((n, d), dtype=np.float32).astype("<f4")
+            lengths = rng.integers(3, 13, n)
+            stems = letters[rng.integers(0, 26, (n, 12))].tobytes()
+            f.write(b"".join(stems[12 * i:12 * i + lengths[i]] + str(lo + i).encode() + b" "
+                             + rows[i].tobytes() + b"\n" for i in range(n)))
+
+
+def query_words(path, count, seed=1):
+    """`count` words drawn from the file's first 10,000 (what people ask about)."""
+    from w2v.vectors import Vectors
+
+    words = Vectors.load(path, limit=10_000).words
+    rng = np.random.default_rng(seed)
+    return [words[i] for i in rng.integers(0, len(words), count)]
+
+
+def worker_vectors_w2v(args):
+    from w2v.vectors import Vectors
+
+    queries = json.loads(args.query_words)
+    start = time.perf_counter()
+    vectors = Vectors.load(args.corpus).normalise_()  # as `w2v similar` does
+    loaded = time.perf_counter()
+    answers = vectors.most_similar_batch([[w] for w in queries], topn=10)
+    end = time.perf_counter()
+    return {"load_seconds": loaded - start, "query_seconds": end - loaded, "total_seconds": end - start,
+            "peak_rss": peak_rss(), "matrix_bytes": vectors.matrix.nbytes,
+            "first": [w for w, _ in answers[0]]}
+
+
+def worker_vectors_gensim(args):
+    from gensim.models import KeyedVectors
+
+    queries = json.loads(args.query_words)
+    start = time.perf_counter()
+    kv = KeyedVectors.load_word2vec_format(args.corpus, binary=True)
+    loaded = time.perf_counter()
+    answers = [kv.most_similar(w, topn=10) for w in queries]
+    end = time.perf_counter()
+    return {"load_seconds": loaded - start, "query_seconds": end - loaded, "total_seconds": end - start,
+            "peak_rss": peak_rss(), "matrix_bytes": kv.vectors.nbytes,
+            "first": [w for w, _ in answers[0]]}
+
+
+def compare_vectors(args):
+    """Load a generated W x d binary file and answer `queries` one-word queries, w2v and gensim
+    alternately, each run in a fresh process; the medians."""
+    W, d = map(int, args.vectors_size.lower().split("x"))
+    with tempfile.TemporaryDirectory(dir=args.vectors_dir) as tmp:
+        path = os.path.join(tmp, "vectors.bin")
+        make_vector_file(path, W, d)
+        queries = json.dumps(query_words(path, args.queries))
+        runs = {"w2v": [], "gensim": []}
+        for _ in range(args.repeats):
+            for tool in ("w2v", "gensim"):
+                cmd = [sys.executable, os.path.abspath(__file__), "--worker", f"vectors-{tool}",
+                       "--corpus", path, "--query-words", queries]
+                proc = subprocess.run(cmd, capture_output=True, text=True)
+                if proc.returncode != 0:
+                    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+                    sys.exit(f"bench.py: the {tool} worker failed: {lines[-1] if lines else proc.returncode}")
+                runs[tool].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        size = os.path.getsize(path)
+    med = {tool: {k: statistics.median(r[k] for r in rs) for k in rs[0] if k != "first"}
+           for tool, rs in runs.items()}
+    return {"W": W, "d": d, "file_bytes": size, "queries": args.queries, **med, "runs": runs,
+            "same_top10": runs["w2v"][0]["first"] == runs["gensim"][0]["first"]}
+
+
+def print_vectors(r):
+    print(f"\nvector file {r['W']:,} x {r['d']} binary ({r['file_bytes'] / 2 ** 20:,.0f} MB), "
+          f"{r['queries']:,} one-word queries, top 10; median of the runs; first query's top 10 "
+          f"{'the same' if r['same_top10'] else 'NOT the same'} in both")
+    print(f"{'tool':>7} {'load s':>8} {'queries s':>10} {'queries/s':>10} {'total s':>8} "
+          f"{'peak RSS':>10} {'RSS/matrix':>10}")
+    for tool in ("w2v", "gensim"):
+        m = r[tool]
+        print(f"{tool:>7} {m['load_seconds']:>8.2f} {m['query_seconds']:>10.2f} "
+              f"{r['queries'] / m['query_seconds']:>10,.0f} {m['total_seconds']:>8.2f} "
+              f"{m['peak_rss'] / 2 ** 20:>7,.0f} MB {m['peak_rss'] / m['matrix_bytes']:>10.2f}")
+    w, g = r["w2v"], r["gensim"]
+    print(f"{'w2v/g':>7} {w['load_seconds'] / g['load_seconds']:>7.2f}x "
+          f"{w['query_seconds'] / g['query_seconds']:>9.2f}x {'':>10} "
+          f"{w['total_seconds'] / g['total_seconds']:>7.2f}x {w['peak_rss'] / g['peak_rss']:>9.2f}x")
+
+
 def run_worker(tool, args, threads, corpus, processes=1):
     launch = [] if processes == 1 else [mpiexec(), "-n", str(processes)]
     cmd = [*launch, sys.executable, os.path.abspath(__file__), "--worker", tool, "--corpus", corpus,

@@ -414,7 +414,7 @@ def load_stream(path, tokens="space", cache_dir=None, progress=None, lowercase=T
         raise W2VError(f"cannot create the token-id cache {cache_dir}: {e.strerror or e}") from None
     clean_stale_builds(cache_dir)
     build = lambda directory, digest=None: _build(path, paths, tokens, lowercase, directory,
-                                                  progress, max_bytes, warn, digest, spans)
+                                                  progress, max_bytes, warn, digest, spans=spans)
     if not all(_is_regular(p) for p in paths):
         # a pipe or /dev/stdin: read once, so there is nothing to key a lasting entry on
         digest = hashlib.sha256(_settings(tokens, lowercase).encode())
