@@ -1,3 +1,4 @@
+import signal
 import subprocess
 import sys
 
@@ -14,6 +15,13 @@ def run_cli(*args, input=None, cwd=None, env=None):
     """Run `w2v ARGS` in a fresh interpreter, as a user would; returns the CompletedProcess."""
     return subprocess.run([sys.executable, "-m", "w2v", *map(str, args)], capture_output=True,
                           text=True, input=input, cwd=cwd, env=env, timeout=600)
+
+
+def as_if_at_a_terminal():
+    """preexec_fn for a w2v subprocess that a test interrupts with SIGINT: restore SIGINT's
+    default, as a terminal's foreground job has it. A suite started in the background of a
+    non-interactive shell inherits SIGINT ignored, and w2v rightly keeps ignoring it then."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def assert_one_line_error(proc, code=None):

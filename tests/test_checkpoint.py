@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import assert_one_line_error, planted_corpus, run_cli
+from conftest import as_if_at_a_terminal, assert_one_line_error, planted_corpus, run_cli
 from w2v import TrainConfig, TrainingInterrupted, Vectors, W2VError, atomic, checkpoint, train
 
 
@@ -34,7 +34,7 @@ def _interrupted(config, epoch=1, chunk=0):
     return stopped.value.checkpoint
 
 
-def _start(tmp_path, *args, preexec_fn=None):
+def _start(tmp_path, *args, preexec_fn=as_if_at_a_terminal):
     """`w2v train` in the background on a corpus small enough to go round many epochs."""
     args = ["train", "--corpus", tmp_path / "c.txt", "--out", tmp_path / "v.bin", "--min-count", 1,
             "--dim", 10, "--threads", 1, "--checkpoint-every", 0, "--quiet", *args]

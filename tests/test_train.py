@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import assert_one_line_error, planted_corpus, run_cli
+from conftest import as_if_at_a_terminal, assert_one_line_error, planted_corpus, run_cli
 from w2v import TrainConfig, TrainingInterrupted, Vectors, checkpoint, corpus, sgd, steps, train
 
 
@@ -171,7 +171,8 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path, small_corpus, w2v_hom
                              "--out", str(tmp_path / "v.bin"), "--epochs", "100000", "--min-count", "1",
                              "--threads", "1", "--checkpoint", str(ckpt), "--checkpoint-every", "0",
                              "--quiet"], stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "W2V_HOME": str(w2v_home)})
+                            env={**os.environ, "W2V_HOME": str(w2v_home)},
+                            preexec_fn=as_if_at_a_terminal)
     deadline = time.monotonic() + 120
     while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.1)
