@@ -68,3 +68,16 @@ def kernels():
         return native.backend()
     except W2VError as e:
         pytest.skip(str(e))
+
+
+def group_accuracy(vectors, groups):
+    """Fraction of group words whose nearest neighbour (cosine, whole vocabulary) is in their group."""
+    M = vectors.matrix / np.linalg.norm(vectors.matrix, axis=1, keepdims=True)
+    hits = total = 0
+    for group in groups:
+        for w in group:
+            sims = M @ M[vectors.index[w]]
+            sims[vectors.index[w]] = -np.inf
+            hits += vectors.words[int(np.argmax(sims))] in group
+            total += 1
+    return hits / total

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import assert_one_line_error, planted_corpus, run_cli
+from conftest import assert_one_line_error, group_accuracy, planted_corpus, run_cli
 from w2v import Vectors, corpus, mpi
 
 BIN = os.path.dirname(sys.executable)
@@ -42,18 +42,6 @@ def _train_args(corpus_path, out, *extra):
     return ["-m", "w2v", "train", "--corpus", corpus_path, "--out", out, "--threads", "1",
             "--dim", "20", "--window", "2", "--min-count", "1", "--sample", "0", "--epochs", "3",
             *extra]
-
-
-def _group_accuracy(vectors, groups):
-    M = vectors.matrix / np.linalg.norm(vectors.matrix, axis=1, keepdims=True)
-    hits = total = 0
-    for group in groups:
-        for w in group:
-            sims = M @ M[vectors.index[w]]
-            sims[vectors.index[w]] = -np.inf
-            hits += vectors.words[int(np.argmax(sims))] in group
-            total += 1
-    return hits / total
 
 
 def test_the_launch_is_told_from_the_environment():
@@ -99,7 +87,7 @@ def test_two_processes_learn_the_planted_groups_into_one_output(tmp_path):
     stats = json.loads((tmp_path / "v.bin.json").read_text())
     assert stats["processes"] == 2
     assert stats["averages"] >= 3 * 2  # mid-epoch averages as well as the epochs' ends
-    assert _group_accuracy(Vectors.load(str(tmp_path / "v.bin")), groups) >= 0.9
+    assert group_accuracy(Vectors.load(str(tmp_path / "v.bin")), groups) >= 0.9
     alone = run_cli(*_train_args(tmp_path / "c.txt", tmp_path / "one.bin")[2:], "--epochs", "1")
     assert alone.returncode == 0, alone.stderr
     assert stats["tokens"] == json.loads((tmp_path / "one.bin.json").read_text())["tokens"]

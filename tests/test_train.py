@@ -8,7 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from conftest import as_if_at_a_terminal, assert_one_line_error, planted_corpus, run_cli
+from conftest import (as_if_at_a_terminal, assert_one_line_error, group_accuracy, planted_corpus,
+                      run_cli)
 from w2v import TrainConfig, TrainingInterrupted, Vectors, checkpoint, corpus, sgd, steps, train
 
 
@@ -19,24 +20,11 @@ def _config(tmp_path, corpus, **kw):
     return TrainConfig(**settings)
 
 
-def _group_accuracy(vectors, groups):
-    """Fraction of group words whose nearest neighbour (cosine, whole vocabulary) is in their group."""
-    M = vectors.matrix / np.linalg.norm(vectors.matrix, axis=1, keepdims=True)
-    hits = total = 0
-    for group in groups:
-        for w in group:
-            sims = M @ M[vectors.index[w]]
-            sims[vectors.index[w]] = -np.inf
-            hits += vectors.words[int(np.argmax(sims))] in group
-            total += 1
-    return hits / total
-
-
 @pytest.mark.parametrize("loss", ["neg", "softmax"])
 def test_planted_groups_are_nearest_neighbours(tmp_path, loss):
     groups = planted_corpus(tmp_path / "c.txt")
     vectors = train(_config(tmp_path, tmp_path / "c.txt", loss=loss), quiet=True)
-    assert _group_accuracy(vectors, groups) >= 0.9
+    assert group_accuracy(vectors, groups) >= 0.9
     costs = vectors.stats["epoch_costs"]
     assert costs[0] > costs[-1]
 
@@ -44,7 +32,7 @@ def test_planted_groups_are_nearest_neighbours(tmp_path, loss):
 def test_per_pair_negatives_learn_the_groups_too(tmp_path):
     groups = planted_corpus(tmp_path / "c.txt")
     vectors = train(_config(tmp_path, tmp_path / "c.txt", shared_negatives=False), quiet=True)
-    assert _group_accuracy(vectors, groups) >= 0.9
+    assert group_accuracy(vectors, groups) >= 0.9
 
 
 def test_same_seed_one_thread_gives_identical_bytes(tmp_path):
@@ -187,7 +175,7 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path, small_corpus, w2v_hom
 def test_two_threads_learn_the_planted_groups(tmp_path):
     groups = planted_corpus(tmp_path / "c.txt", sentences=12000)
     vectors = train(_config(tmp_path, tmp_path / "c.txt", threads=2, chunk_words=3000), quiet=True)
-    assert _group_accuracy(vectors, groups) >= 0.9
+    assert group_accuracy(vectors, groups) >= 0.9
 
 
 def test_mean_cost_is_the_same_at_one_and_two_threads(tmp_path):

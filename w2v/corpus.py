@@ -407,12 +407,7 @@ def load_stream(path, tokens="space", cache_dir=None, progress=None, lowercase=T
             raise W2VError(f"corpus {path} leaves nothing to process {part[0]} of {part[1]}: "
                            "it is too small, or compressed (a compressed file is not split: "
                            "decompress it, or give a directory of several files)")
-    cache_dir = cache_dir or os.path.join(default_home(), "ids")
-    try:
-        os.makedirs(cache_dir, exist_ok=True)
-    except OSError as e:
-        raise W2VError(f"cannot create the token-id cache {cache_dir}: {e.strerror or e}") from None
-    clean_stale_builds(cache_dir)
+    cache_dir = _ready_cache_dir(cache_dir)
     build = lambda directory, digest=None: _build(path, paths, tokens, lowercase, directory,
                                                   progress, max_bytes, warn, digest, spans=spans)
     if not all(_is_regular(p) for p in paths):
@@ -451,6 +446,17 @@ def load_stream(path, tokens="space", cache_dir=None, progress=None, lowercase=T
 GIVEN = "<sentences given in Python>"  # what the settings record as the corpus of such a run
 
 
+def _ready_cache_dir(cache_dir):
+    """The token-id cache directory (default: $W2V_HOME/ids), created, its stale builds removed."""
+    cache_dir = cache_dir or os.path.join(default_home(), "ids")
+    try:
+        os.makedirs(cache_dir, exist_ok=True)
+    except OSError as e:
+        raise W2VError(f"cannot create the token-id cache {cache_dir}: {e.strerror or e}") from None
+    clean_stale_builds(cache_dir)
+    return cache_dir
+
+
 def stream_from_sentences(sentences: Iterable[Sequence[str]], cache_dir: Optional[str] = None,
                           progress: Optional[Callable[[int], object]] = None,
                           warn: Callable[[str], object] = _stderr) -> TokenStream:
@@ -462,12 +468,7 @@ def stream_from_sentences(sentences: Iterable[Sequence[str]], cache_dir: Optiona
     longer than MAX_TOKEN_CHARS is cut. The iterable is read once (a generator will do): the ids go
     to a temporary entry, removed when the stream is, whose key is a hash of the tokens.
     """
-    cache_dir = cache_dir or os.path.join(default_home(), "ids")
-    try:
-        os.makedirs(cache_dir, exist_ok=True)
-    except OSError as e:
-        raise W2VError(f"cannot create the token-id cache {cache_dir}: {e.strerror or e}") from None
-    clean_stale_builds(cache_dir)
+    cache_dir = _ready_cache_dir(cache_dir)
     digest = hashlib.sha256(f"v{CACHE_VERSION} given".encode())
     given = lambda stats, digest: _given_sentences(sentences, stats, digest)
     directory = _built(cache_dir, lambda d: _build(GIVEN, [], "space", False, d, progress,
