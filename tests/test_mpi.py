@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 
 from conftest import assert_one_line_error, group_accuracy, planted_corpus, run_cli
