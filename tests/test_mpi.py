@@ -95,17 +95,21 @@ def test_two_processes_learn_the_planted_groups_into_one_output(tmp_path):
 @needs_mpi
 def test_every_process_builds_the_vocabulary_of_a_single_process(tmp_path):
     planted_corpus(tmp_path / "c.txt", sentences=3000)
-    script = ("import hashlib, sys\nfrom w2v import TrainConfig, train, mpi\n"
+    # each process writes its answer to a file of its own: two processes' stdout can interleave
+    script = ("import hashlib, os, sys\nfrom w2v import TrainConfig, train, mpi\n"
               f"v = train(TrainConfig(corpus={str(tmp_path / 'c.txt')!r}, out=sys.argv[1], "
               "min_count=2, epochs=1, threads=1, dim=8), quiet=True)\n"
-              "print(mpi.launched_size(), hashlib.sha256(' '.join(v.words).encode()).hexdigest())")
+              "rank = os.environ.get('PMI_RANK', '0')\n"
+              "with open(f'{sys.argv[1]}.rank{rank}', 'w') as f:\n"
+              "    f.write(f\"{mpi.launched_size()} {hashlib.sha256(' '.join(v.words).encode()).hexdigest()}\")")
     proc = mpiexec(2, "-c", script, tmp_path / "v.bin")
     assert proc.returncode == 0, proc.stderr
     single = subprocess.run([sys.executable, "-c", script, tmp_path / "one.bin"],
                             capture_output=True, text=True, timeout=TIMEOUT)
     assert single.returncode == 0, single.stderr
-    digest = single.stdout.split()[1]
-    assert proc.stdout.split() == ["2", digest, "2", digest]
+    digest = (tmp_path / "one.bin.rank0").read_text().split()[1]
+    answers = [(tmp_path / f"v.bin.rank{r}").read_text().split() for r in (0, 1)]
+    assert answers == [["2", digest], ["2", digest]]
 
 
 @needs_mpi
