@@ -69,18 +69,6 @@ def test_queries_from_standard_input_until_eof(known):
     assert "kingg" in proc.stderr  # an unknown word is reported and the session goes on
 
 
-@pytest.mark.parametrize("content, says", [
-    (b"three 3\nking 1 2 3\n", "line 1"),
-    (b"2 3\nking 1 2 3\nqueen 1 2\n", "line 3"),
-    (b"3 3\nking 1 2 3\nqueen 1 2 3\n", "3 words"),
-    (b"2 3\nking 1 2 x\nqueen 1 2 3\n", "line 2"),
-])
-def test_malformed_text_files_name_the_line(tmp_path, content, says):
-    (tmp_path / "bad.txt").write_bytes(content)
-    line = assert_one_line_error(run_cli("similar", tmp_path / "bad.txt", "king"), code=1)
-    assert says in line
-
-
 def test_truncated_binary_names_the_byte_offset(tmp_path, known):
     Vectors.load(str(known)).save(tmp_path / "v.bin", "bin")
     data = (tmp_path / "v.bin").read_bytes()
@@ -215,6 +203,10 @@ def test_a_damaged_binary_word_is_named_with_its_byte_offset(tmp_path, rng):
 
 
 @pytest.mark.parametrize("content, says", [
+    (b"three 3\nking 1 2 3\n", "line 1"),
+    (b"2 3\nking 1 2 3\nqueen 1 2\n", "line 3"),
+    (b"3 3\nking 1 2 3\nqueen 1 2 3\n", "3 words"),
+    (b"2 3\nking 1 2 x\nqueen 1 2 3\n", "line 2"),
     (b"2 2\nking 1 2\nking 3 4\n", "the word 'king' is given twice: line 2 and line 3"),
     (b"2 2\nking 1 nan\nqueen 3 4\n", "line 2: value 2 of 'king' is nan"),
     (b"2 2\nnew york 1 2\nqueen 3 4\n", "line 2: the word 'new york' holds a space"),
