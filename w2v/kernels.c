@@ -178,31 +178,29 @@ typedef struct {
 } NegSampling;
 
 /* dst[0:d] += x[m * stride] src[rows[m]] over the m < n whose coefficient is not 0 (source rows
-   ld apart). Four source rows a pass over dst: a quarter of the loads and stores of one at a
-   time. A pair of weight 0 has coefficient 0, so a sparse block does only its pairs' work. */
+   ld apart). Two source rows a pass over dst: half the loads and stores of one at a time. A pair
+   of weight 0 has coefficient 0, so a sparse block does only its pairs' work. */
 static void add_rows(float *dst, const float *src, int64_t ld, const int32_t *rows,
                      const float *x, int64_t stride, int64_t n, int64_t d) {
-    int64_t held[4], n_held = 0;  /* rows waiting for partners */
+    int64_t held = -1;  /* a row waiting for a partner */
     for (int64_t m = 0; m < n; m++) {
         if (x[m * stride] == 0.0f) {
             continue;
         }
-        held[n_held++] = m;
-        if (n_held < 4) {
+        if (held < 0) {
+            held = m;
             continue;
         }
-        float g0 = x[held[0] * stride], g1 = x[held[1] * stride];
-        float g2 = x[held[2] * stride], g3 = x[held[3] * stride];
-        const float *s0 = src + rows[held[0]] * ld, *s1 = src + rows[held[1]] * ld;
-        const float *s2 = src + rows[held[2]] * ld, *s3 = src + rows[held[3]] * ld;
+        float g0 = x[held * stride], g1 = x[m * stride];
+        const float *s0 = src + rows[held] * ld, *s1 = src + rows[m] * ld;
         for (int64_t k = 0; k < d; k++) {
-            dst[k] += (g0 * s0[k] + g1 * s1[k]) + (g2 * s2[k] + g3 * s3[k]);
+            dst[k] += g0 * s0[k] + g1 * s1[k];
         }
-        n_held = 0;
+        held = -1;
     }
-    for (int64_t i = 0; i < n_held; i++) {
-        float g0 = x[held[i] * stride];
-        const float *s0 = src + rows[held[i]] * ld;
+    if (held >= 0) {
+        float g0 = x[held * stride];
+        const float *s0 = src + rows[held] * ld;
         for (int64_t k = 0; k < d; k++) {
             dst[k] += g0 * s0[k];
         }
@@ -210,41 +208,36 @@ static void add_rows(float *dst, const float *src, int64_t ld, const int32_t *ro
 }
 
 /* f[t] = v . U[outputs[t]] for every t whose weight is not 0 (weights NULL: every t), 0 for the
-   others: the scores of one input row against all its outputs, four outputs a pass over v. */
+   others: the scores of one input row against all its outputs, two outputs a pass over v. */
 static void scores_of_row(const float *v, const float *U, int64_t ld, const int32_t *outputs,
                           const float *weights, int64_t n_out, int64_t d, float *f) {
-    int64_t held[4], n_held = 0;
+    int64_t held = -1;
     for (int64_t t = 0; t < n_out; t++) {
         f[t] = 0.0f;
         if (weights && weights[t] == 0.0f) {
             continue;
         }
-        held[n_held++] = t;
-        if (n_held < 4) {
+        if (held < 0) {
+            held = t;
             continue;
         }
-        const float *u0 = U + outputs[held[0]] * ld, *u1 = U + outputs[held[1]] * ld;
-        const float *u2 = U + outputs[held[2]] * ld, *u3 = U + outputs[held[3]] * ld;
-        float f0 = 0.0f, f1 = 0.0f, f2 = 0.0f, f3 = 0.0f;
+        const float *u0 = U + outputs[held] * ld, *u1 = U + outputs[t] * ld;
+        float f0 = 0.0f, f1 = 0.0f;
         for (int64_t k = 0; k < d; k++) {
             f0 += v[k] * u0[k];
             f1 += v[k] * u1[k];
-            f2 += v[k] * u2[k];
-            f3 += v[k] * u3[k];
         }
-        f[held[0]] = f0;
-        f[held[1]] = f1;
-        f[held[2]] = f2;
-        f[held[3]] = f3;
-        n_held = 0;
+        f[held] = f0;
+        f[t] = f1;
+        held = -1;
     }
-    for (int64_t i = 0; i < n_held; i++) {
-        const float *u0 = U + outputs[held[i]] * ld;
+    if (held >= 0) {
+        const float *u0 = U + outputs[held] * ld;
         float f0 = 0.0f;
         for (int64_t k = 0; k < d; k++) {
             f0 += v[k] * u0[k];
         }
-        f[held[i]] = f0;
+        f[held] = f0;
     }
 }
 
@@ -413,6 +406,23 @@ static double combined_step(const NegSampling *p, const int32_t *sen, int64_t n,
                             int64_t C, const int32_t *radii, const int32_t *negatives,
                             Scratch *s, int64_t *pairs) {
     const int64_t K = p->K, T = C + K;
+    if (C == 1) {  /* one HogBatch window: the same step with less bookkeeping (section 9) */
+        int64_t t = first, n_in = 0, n_t = 0;
+        for (int64_t q = t - radii[0] > 0 ? t - radii[0] : 0; q <= t + radii[0] && q < n; q++) {
+            if (q != t) {
+                s->inputs[n_in++] = sen[q];
+            }
+        }
+        s->targets[n_t++] = sen[t];
+        for (int64_t k = 0; k < K; k++) {
+            if (negatives[k] != sen[t]) {
+                s->targets[n_t++] = negatives[k];
+            }
+        }
+        *pairs += n_in;
+        return n_in == 0 ? 0.0 : dense_update(p->V, p->U, p->d, p->ld, p->alpha, s->inputs, n_in,
+                                              s->targets, NULL, n_t, s->grad_in, s->G);
+    }
     int64_t lo = n, hi = 0;  /* the union of the windows, [lo, hi): contiguous */
     for (int64_t j = 0; j < C; j++) {
         int64_t t = first + j;
