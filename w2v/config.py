@@ -37,7 +37,7 @@ def usable_cores():
 
 
 DEFAULT_ALPHA = {"skipgram": 0.025, "cbow": 0.05}  # word2vec.c's
-DEFAULT_COMBINE = 16  # the largest C whose quality stayed within 0.01 of C = 1 (README, Speed)
+DEFAULT_COMBINE = 8  # the largest C whose quality stayed within 0.01 of C = 1 (README, Speed)
 
 
 @dataclass
