@@ -17,7 +17,8 @@ def test_every_analytic_gradient_agrees_with_finite_differences(seed):
                      "skip-gram softmax: v_c", "skip-gram softmax: U", "skip-gram neg: v_c",
                      "skip-gram neg: U", "window softmax: V", "window neg: U", "softmax-CE: theta",
                      "cbow neg: V", "cbow neg: U", "cbow-sum neg: V", "cbow softmax: V",
-                     "cbow softmax: U", "hs: input", "hs: inner nodes", "cbow hs: V", "cbow hs: U"]:
+                     "cbow softmax: U", "hs: input", "hs: inner nodes", "cbow hs: V", "cbow hs: U",
+                     "combined neg: V", "combined neg: U"]:
         assert expected in names
     failed = [(r.name, r.max_rel_error) for r in results if not r.passed]
     assert not failed
@@ -61,6 +62,24 @@ def test_a_one_percent_error_in_a_sparse_window_gradient_always_fails(seed, plan
     [result] = check_gradients(f, params, max_coords=20, rng=np.random.default_rng(seed))
     assert not result.passed
     assert result.worst.startswith(f"{param}[{row}")
+
+
+@pytest.mark.parametrize("planted", ["negative row", "repeated word"])
+def test_a_one_percent_error_in_the_combined_block_gradient_fails(rng, planted):
+    W, d = 12, 5
+    params = {"V": rng.normal(0, 0.5, (W, d)), "U": rng.normal(0, 0.5, (W, d))}
+    sentence = np.array([1, 2, 3, 1, 4, 2, 5])  # words 1 and 2 at two positions each
+    centres, radii, negatives = np.array([1, 2, 3, 4]), np.array([2, 1, 3, 2]), np.array([3, 7, 7])
+    param, row = ("U", 7) if planted == "negative row" else ("V", 1)
+
+    def f(p):
+        cost, dV, dU, _ = losses.combined_loss(p["V"], p["U"], sentence, centres, radii, negatives)
+        {"U": dU, "V": dV}[param][row] *= 1.01
+        return cost, {"V": dV, "U": dU}
+
+    results = {r.name: r for r in check_gradients(f, params)}
+    assert [name for name, r in results.items() if not r.passed] == [param]
+    assert results[param].worst.startswith(f"{param}[{row}")
 
 
 def _quadratic(planted=None):

@@ -175,8 +175,8 @@ def test_neg_chunk_trains_every_pair_and_lowers_the_cost(rng, kernels):
         assert costs[0] > costs[1] > costs[2]
 
 
-@pytest.mark.parametrize("shared", [True, False])
-def test_neg_chunk_result_depends_only_on_its_seed(rng, shared, kernels):
+@pytest.mark.parametrize("shared, combine", [(True, 1), (True, 16), (False, 1)])
+def test_neg_chunk_result_depends_only_on_its_seed(rng, shared, combine, kernels):
     V, U = _matrices(rng, W=40, d=16)
     sampler = NegativeSampler(np.arange(40, 0, -1))
     sen = rng.integers(0, 40, 3000).astype(np.int32)
@@ -185,7 +185,7 @@ def test_neg_chunk_result_depends_only_on_its_seed(rng, shared, kernels):
     for seed in (11, 11, 12):
         V1, U1 = V.copy(), U.copy()
         cost, pairs, state = native.neg_chunk(sen, V1, U1, sampler.prob, sampler.alias, 3, 4, shared,
-                                              0.05, seed)
+                                              0.05, seed, combine)
         results.append((cost, pairs, int(state), V1.tobytes(), U1.tobytes()))
     assert results[0] == results[1]
     assert results[0][0] != results[2][0] and results[0][3] != results[2][3]
@@ -198,14 +198,14 @@ def _padded(M, ld):
     return storage[:, :M.shape[1]]
 
 
-@pytest.mark.parametrize("shared", [True, False])
-def test_neg_chunk_on_padded_rows_gives_the_same_bytes(rng, shared, kernels):
+@pytest.mark.parametrize("shared, combine", [(True, 1), (True, 16), (False, 1)])
+def test_neg_chunk_on_padded_rows_gives_the_same_bytes(rng, shared, combine, kernels):
     V, U = _matrices(rng, W=40, d=12)
     sampler = NegativeSampler(np.arange(40, 0, -1))
     sen = rng.integers(0, 40, 3000).astype(np.int32)
     V_pad, U_pad = _padded(V, 16), _padded(U, 16)
     for M, N in ((V, U), (V_pad, U_pad)):
-        native.neg_chunk(sen, M, N, sampler.prob, sampler.alias, 3, 4, shared, 0.05, 11)
+        native.neg_chunk(sen, M, N, sampler.prob, sampler.alias, 3, 4, shared, 0.05, 11, combine)
     assert np.array_equal(V_pad, V) and np.array_equal(U_pad, U)
     assert np.isnan(V_pad.base[:, 12:]).all() and np.isnan(U_pad.base[:, 12:]).all()
 
@@ -295,7 +295,7 @@ def test_every_kernel_array_has_a_declared_shape(kernels):
     for name, (_, params) in kernels.functions.items():
         for p in params:
             assert not p.array or p.shape or p.type in kernels.structs, (name, p.name)
-    assert {"prepare_chunk", "neg_chunk", "skipgram_pairs", "scatter_add_rows",
+    assert {"prepare_chunk", "neg_chunk", "combined_block", "skipgram_pairs", "scatter_add_rows",
             "build_alias"} <= set(kernels.functions)
 
 

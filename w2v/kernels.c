@@ -177,32 +177,124 @@ typedef struct {
     float alpha;              /* the learning rate */
 } NegSampling;
 
-/* dst[0:d] += sum_m C[m] src[rows[m]] over m < n (source rows ld apart), with
-   C[m] = G[c * ldG + m] when in_row, else G[m * ldG + c].
-   Two source rows a pass over dst: half the loads and stores of one at a time. */
-static void add_combination(float *dst, const float *src, int64_t ld, const int32_t *rows,
-                            int64_t n, const float *G, int64_t ldG, int64_t c, int in_row,
-                            int64_t d) {
-    for (int64_t m = 0; m < n; m += 2) {
-        float g0 = in_row ? G[c * ldG + m] : G[m * ldG + c];
-        const float *s0 = src + rows[m] * ld;
-        if (m + 1 < n) {
-            float g1 = in_row ? G[c * ldG + m + 1] : G[(m + 1) * ldG + c];
-            const float *s1 = src + rows[m + 1] * ld;
-            for (int64_t k = 0; k < d; k++) {
-                dst[k] += g0 * s0[k] + g1 * s1[k];
-            }
-        } else {
-            for (int64_t k = 0; k < d; k++) {
-                dst[k] += g0 * s0[k];
-            }
+/* dst[0:d] += x[m * stride] src[rows[m]] over the m < n whose coefficient is not 0 (source rows
+   ld apart). Two source rows a pass over dst: half the loads and stores of one at a time. A pair
+   of weight 0 has coefficient 0, so a sparse block does only its pairs' work. */
+static void add_rows(float *dst, const float *src, int64_t ld, const int32_t *rows,
+                     const float *x, int64_t stride, int64_t n, int64_t d) {
+    int64_t held = -1;  /* a row waiting for a partner */
+    for (int64_t m = 0; m < n; m++) {
+        if (x[m * stride] == 0.0f) {
+            continue;
+        }
+        if (held < 0) {
+            held = m;
+            continue;
+        }
+        float g0 = x[held * stride], g1 = x[m * stride];
+        const float *s0 = src + rows[held] * ld, *s1 = src + rows[m] * ld;
+        for (int64_t k = 0; k < d; k++) {
+            dst[k] += g0 * s0[k] + g1 * s1[k];
+        }
+        held = -1;
+    }
+    if (held >= 0) {
+        float g0 = x[held * stride];
+        const float *s0 = src + rows[held] * ld;
+        for (int64_t k = 0; k < d; k++) {
+            dst[k] += g0 * s0[k];
         }
     }
 }
 
+/* f[t] = v . U[outputs[t]] for every t whose weight is not 0 (weights NULL: every t), 0 for the
+   others: the scores of one input row against all its outputs, two outputs a pass over v. */
+static void scores_of_row(const float *v, const float *U, int64_t ld, const int32_t *outputs,
+                          const float *weights, int64_t n_out, int64_t d, float *f) {
+    int64_t held = -1;
+    for (int64_t t = 0; t < n_out; t++) {
+        f[t] = 0.0f;
+        if (weights && weights[t] == 0.0f) {
+            continue;
+        }
+        if (held < 0) {
+            held = t;
+            continue;
+        }
+        const float *u0 = U + outputs[held] * ld, *u1 = U + outputs[t] * ld;
+        float f0 = 0.0f, f1 = 0.0f;
+        for (int64_t k = 0; k < d; k++) {
+            f0 += v[k] * u0[k];
+            f1 += v[k] * u1[k];
+        }
+        f[held] = f0;
+        f[t] = f1;
+        held = -1;
+    }
+    if (held >= 0) {
+        const float *u0 = U + outputs[held] * ld;
+        float f0 = 0.0f;
+        for (int64_t k = 0; k < d; k++) {
+            f0 += v[k] * u0[k];
+        }
+        f[held] = f0;
+    }
+}
+
+/* The block every skip-gram kernel trains: n_in input rows of V against n_out output rows of U,
+   pair (a, t) counted weights[a * n_out + t] times (0: not in the block), with label 1 when
+   signs[t] is +1 and label 0 when it is -1. Its cost is
+       sum over a, t of  weights[a, t] * -log sigma(signs[t] * v_{inputs[a]} . u_{outputs[t]}),
+   and this is one SGD step of it: all scores from the current V and U, then U's rows updated,
+   then V's (a row that appears twice, as an input or as an output, collects both steps).
+   weights NULL: every pair once; signs NULL: +1 for t = 0, -1 after (a window of negative
+   sampling). Hierarchical softmax passes a path's branches as signs; context combining passes
+   the counts m_{p,k} as weights. Returns the summed cost.
+   Phases over the whole block, each reading rows the one before has just loaded: the scores and
+   G = weights * signs * alpha (1 - sigma), row by row; the inputs' steps grad_in = G @ U[outputs];
+   the outputs' steps U[outputs] += G^T @ V[inputs]; then V[inputs] += grad_in.
+   scratch: grad_in (n_in, d), G (n_in, n_out). */
+static double block_update(float *V, float *U, int64_t d, int64_t ld, float alpha,
+                           const int32_t *inputs, int64_t n_in, const int32_t *outputs,
+                           const float *signs, int64_t n_out, const float *weights,
+                           float *grad_in, float *G) {
+    double cost = 0.0;
+    for (int64_t a = 0; a < n_in; a++) {
+        const float *w = weights ? weights + a * n_out : NULL;
+        float *g = G + a * n_out;
+        scores_of_row(V + inputs[a] * ld, U, ld, outputs, w, n_out, d, g);
+        for (int64_t t = 0; t < n_out; t++) {  /* z = +-f: cost -log sigma(z), */
+            float weight = w ? w[t] : 1.0f;     /* G = +-alpha (1 - sigma(z)), times the weight */
+            if (weight == 0.0f) {
+                continue;
+            }
+            float sign = signs ? signs[t] : t == 0 ? 1.0f : -1.0f, s;
+            cost += weight * sigmoid_and_cost(sign * g[t], &s);
+            g[t] = weight * sign * alpha * (1.0f - s);
+        }
+    }
+    for (int64_t a = 0; a < n_in; a++) {  /* grad_in = G @ U[outputs]: (n_in, n_out) @ (n_out, d) */
+        memset(grad_in + a * d, 0, d * sizeof(float));
+        add_rows(grad_in + a * d, U, ld, outputs, G + a * n_out, 1, n_out, d);
+    }
+    for (int64_t t = 0; t < n_out; t++) {  /* U[outputs] += G^T @ V[inputs]: (n_out, n_in) @ (n_in, d) */
+        add_rows(U + outputs[t] * ld, V, ld, inputs, G + t, n_out, n_in, d);
+    }
+    for (int64_t a = 0; a < n_in; a++) {  /* V[inputs] += grad_in, after U used the old V */
+        float *v = V + inputs[a] * ld;
+        for (int64_t k = 0; k < d; k++) {
+            v[k] += grad_in[a * d + k];
+        }
+    }
+    return cost;
+}
+
+/* block_update with every pair once: a HogBatch window, or a path of hierarchical softmax. */
 static double dense_update(float *V, float *U, int64_t d, int64_t ld, float alpha,
                            const int32_t *inputs, int64_t n_in, const int32_t *targets,
-                           const float *signs, int64_t n_t, float *grad_in, float *G);
+                           const float *signs, int64_t n_t, float *grad_in, float *G) {
+    return block_update(V, U, d, ld, alpha, inputs, n_in, targets, signs, n_t, NULL, grad_in, G);
+}
 
 /* One HogBatch window: n_in input words against the same n_t output words, V and U in place.
    targets[0] is the true output word (label 1), targets[1:n_t] the negatives (label 0). All
@@ -214,57 +306,6 @@ double window_update(const NegSampling *p, const int32_t *inputs, int64_t n_in,
                      const int32_t *targets, int64_t n_t, float *grad_in, float *G) {
     return dense_update(p->V, p->U, p->d, p->ld, p->alpha, inputs, n_in, targets, NULL, n_t,
                         grad_in, G);
-}
-
-/* The block of window_update: n_in inputs against n_t outputs, the score of output t taken with
-   sign signs[t] (label 1 for +1, 0 for -1), or, when signs is NULL, +1 for t = 0 and -1 after. */
-static double dense_update(float *V, float *U, int64_t d, int64_t ld, float alpha,
-                           const int32_t *inputs, int64_t n_in, const int32_t *targets,
-                           const float *signs, int64_t n_t, float *grad_in, float *G) {
-    for (int64_t a = 0; a < n_in; a++) {  /* scores f = v_a . u_t, kept in G for now */
-        const float *v = V + inputs[a] * ld;
-        int64_t t = 0;
-        for (; t + 1 < n_t; t += 2) {
-            const float *u0 = U + targets[t] * ld, *u1 = U + targets[t + 1] * ld;
-            float f0 = 0.0f, f1 = 0.0f;
-            for (int64_t k = 0; k < d; k++) {
-                f0 += v[k] * u0[k];
-                f1 += v[k] * u1[k];
-            }
-            G[a * n_t + t] = f0;
-            G[a * n_t + t + 1] = f1;
-        }
-        if (t < n_t) {
-            const float *u0 = U + targets[t] * ld;
-            float f0 = 0.0f;
-            for (int64_t k = 0; k < d; k++) {
-                f0 += v[k] * u0[k];
-            }
-            G[a * n_t + t] = f0;
-        }
-    }
-    double cost = 0.0;
-    for (int64_t a = 0; a < n_in; a++) {  /* z = +-f (+ for the true word): cost -log sigma(z), */
-        for (int64_t t = 0; t < n_t; t++) {  /* G = +-alpha (1 - sigma(z)) */
-            float sign = signs ? signs[t] : t == 0 ? 1.0f : -1.0f, s;
-            cost += sigmoid_and_cost(sign * G[a * n_t + t], &s);
-            G[a * n_t + t] = sign * alpha * (1.0f - s);
-        }
-    }
-    for (int64_t a = 0; a < n_in; a++) {  /* grad_in = G @ U[targets]: (n_in, n_t) @ (n_t, d) */
-        memset(grad_in + a * d, 0, d * sizeof(float));
-        add_combination(grad_in + a * d, U, ld, targets, n_t, G, n_t, a, 1, d);
-    }
-    for (int64_t t = 0; t < n_t; t++) {  /* U[targets] += G^T @ V[inputs]: (n_t, n_in) @ (n_in, d) */
-        add_combination(U + targets[t] * ld, V, ld, inputs, n_in, G, n_t, t, 0, d);
-    }
-    for (int64_t a = 0; a < n_in; a++) {  /* V[inputs] += grad_in, after U used the old V */
-        float *v = V + inputs[a] * ld;
-        for (int64_t k = 0; k < d; k++) {
-            v[k] += grad_in[a * d + k];
-        }
-    }
-    return cost;
 }
 
 /* One pair as word2vec.c trains it: input c against n_t outputs, U updated as it goes.
@@ -296,53 +337,164 @@ double pair_update(const NegSampling *p, int32_t c, const int32_t *targets, int6
     return cost;
 }
 
+#define MAX_COMBINE 64  /* a block's windows are the bits of a uint64_t */
+
 /* A thread's scratch space for one chunk, in one block aligned to and padded to whole cache
    lines: with several threads, no line holds two threads' scratch, so no thread's writes evict
-   another's working set (false sharing). */
+   another's working set (false sharing). Sized for blocks of C windows; P = C + 2 * window
+   bounds the context positions of C consecutive windows. */
 typedef struct {
     void *block;
-    int32_t *inputs;   /* (2 * window,) the window's input words */
-    int32_t *targets;  /* (K + 1,) its output word, then its negatives */
-    int32_t *ahead;    /* (2, K) this window's negatives and the next one's */
-    float *grad_in;    /* (2 * window, d) */
-    float *G;          /* (2 * window, K + 1) */
+    int32_t *inputs;   /* (P,) the block's input words, one per context position */
+    uint64_t *masks;   /* (P,) for each input, the windows holding it: bit j for centre j */
+    int32_t *targets;  /* (C + K,) the output words: the centres, then the negatives */
+    float *signs;      /* (C + K,) +1 for the centres, -1 for the negatives */
+    int32_t *radii;    /* (C,) the centres' radii */
+    int32_t *ahead;    /* (2, K) this block's negatives and the next one's */
+    uint64_t *equal;   /* (K,) for each negative, the centres whose word it is: bit j for centre j */
+    float *grad_in;    /* (P, d) */
+    float *G;          /* (P, C + K) */
+    float *weights;    /* (P, C + K) how many times each (input, output) pair is in the cost */
 } Scratch;
 
 static size_t whole_lines(size_t bytes) {
     return (bytes + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE;
 }
 
-static int scratch_alloc(Scratch *s, int64_t window, int64_t K, int64_t d) {
-    size_t sizes[5] = {whole_lines(2 * window * sizeof(int32_t)),
-                       whole_lines((K + 1) * sizeof(int32_t)),
-                       whole_lines(2 * K * sizeof(int32_t)),
-                       whole_lines(2 * window * d * sizeof(float)),
-                       whole_lines(2 * window * (K + 1) * sizeof(float))};
-    size_t total = sizes[0] + sizes[1] + sizes[2] + sizes[3] + sizes[4];
+static int block_alloc(Scratch *s, int64_t C, int64_t window, int64_t K, int64_t d) {
+    size_t P = C + 2 * window, T = C + K;
+    size_t sizes[10] = {whole_lines(P * sizeof(int32_t)), whole_lines(P * sizeof(uint64_t)),
+                        whole_lines(T * sizeof(int32_t)), whole_lines(T * sizeof(float)),
+                        whole_lines(C * sizeof(int32_t)), whole_lines(2 * K * sizeof(int32_t)),
+                        whole_lines(K * sizeof(uint64_t)), whole_lines(P * d * sizeof(float)),
+                        whole_lines(P * T * sizeof(float)), whole_lines(P * T * sizeof(float))};
+    size_t total = 0;
+    for (int i = 0; i < 10; i++) {
+        total += sizes[i];
+    }
     s->block = calloc(total + CACHE_LINE, 1);
     if (s->block == NULL) {
         return 0;
     }
     char *at = (char *)s->block + CACHE_LINE - (uintptr_t)s->block % CACHE_LINE;
     s->inputs = (int32_t *)at;
-    s->targets = (int32_t *)(at += sizes[0]);
-    s->ahead = (int32_t *)(at += sizes[1]);
-    s->grad_in = (float *)(at += sizes[2]);
-    s->G = (float *)(at += sizes[3]);
+    s->masks = (uint64_t *)(at += sizes[0]);
+    s->targets = (int32_t *)(at += sizes[1]);
+    s->signs = (float *)(at += sizes[2]);
+    s->radii = (int32_t *)(at += sizes[3]);
+    s->ahead = (int32_t *)(at += sizes[4]);
+    s->equal = (uint64_t *)(at += sizes[5]);
+    s->grad_in = (float *)(at += sizes[6]);
+    s->G = (float *)(at += sizes[7]);
+    s->weights = (float *)(at += sizes[8]);
     return 1;
 }
 
+/* The scratch of one window at a time (C = 1): CBOW's and hierarchical softmax's. */
+static int scratch_alloc(Scratch *s, int64_t window, int64_t K, int64_t d) {
+    return block_alloc(s, 1, window, K, d);
+}
+
+/* One block of context combining (docs/math.md section 9a), V and U in place: the C consecutive
+   centres first..first+C-1 of the sentence sen[0:n], with radii, share the K negatives. The
+   inputs are the distinct positions p of their windows, each with the mask of the windows holding
+   it; the outputs, the C centre words, then the K negatives. Pair (p, centre j) counts once when
+   window j holds p; pair (p, negative k) counts m_{p,k} times, the windows holding p whose centre
+   word is not n_k (a negative equal to the centre is skipped, as in word2vec.c). C = 1 is one
+   HogBatch window. Adds the positive pairs to *pairs; returns the summed cost. */
+static double combined_step(const NegSampling *p, const int32_t *sen, int64_t n, int64_t first,
+                            int64_t C, const int32_t *radii, const int32_t *negatives,
+                            Scratch *s, int64_t *pairs) {
+    const int64_t K = p->K, T = C + K;
+    int64_t lo = n, hi = 0;  /* the union of the windows, [lo, hi): contiguous */
+    for (int64_t j = 0; j < C; j++) {
+        int64_t t = first + j;
+        lo = t - radii[j] < lo ? t - radii[j] : lo;
+        hi = t + radii[j] + 1 > hi ? t + radii[j] + 1 : hi;
+    }
+    lo = lo < 0 ? 0 : lo;
+    hi = hi > n ? n : hi;
+    int64_t n_in = 0;
+    for (int64_t q = lo; q < hi; q++) {
+        uint64_t mask = 0;
+        for (int64_t j = 0; j < C; j++) {
+            int64_t t = first + j;
+            if (q != t && q >= t - radii[j] && q <= t + radii[j]) {
+                mask |= 1ull << j;
+            }
+        }
+        if (mask) {
+            s->inputs[n_in] = sen[q];
+            s->masks[n_in++] = mask;
+            *pairs += __builtin_popcountll(mask);
+        }
+    }
+    if (n_in == 0) {
+        return 0.0;
+    }
+    for (int64_t j = 0; j < C; j++) {
+        s->targets[j] = sen[first + j];
+        s->signs[j] = 1.0f;
+    }
+    for (int64_t k = 0; k < K; k++) {
+        s->targets[C + k] = negatives[k];
+        s->signs[C + k] = -1.0f;
+        s->equal[k] = 0;
+        for (int64_t j = 0; j < C; j++) {
+            s->equal[k] |= (uint64_t)(sen[first + j] == negatives[k]) << j;
+        }
+    }
+    for (int64_t a = 0; a < n_in; a++) {
+        float *w = s->weights + a * T;
+        for (int64_t j = 0; j < C; j++) {
+            w[j] = (float)((s->masks[a] >> j) & 1);
+        }
+        for (int64_t k = 0; k < K; k++) {
+            w[C + k] = (float)__builtin_popcountll(s->masks[a] & ~s->equal[k]);
+        }
+    }
+    return block_update(p->V, p->U, p->d, p->ld, p->alpha, s->inputs, n_in, s->targets, s->signs,
+                        T, s->weights, s->grad_in, s->G);
+}
+
+/* One block of context combining on its own, V and U in place, for checking it against the
+   reference (w2v/losses.py's combined_loss): the centres first..first+C-1 of one sentence, their
+   radii (each 1..window) and the K negatives they share. Returns the number of positive pairs, or
+   NO_MEMORY, BAD_SETTING; cost (1,) receives the summed cost.
+   sen (n,) the sentence's ids; radii (C,); negatives (K,); cost (1,). */
+int64_t combined_block(const NegSampling *p, const int32_t *sen, int64_t n, int64_t first,
+                       int64_t C, const int32_t *radii, const int32_t *negatives, double *cost) {
+    if (C < 1 || C > MAX_COMBINE || first < 0 || first + C > n || p->K < 0) {
+        return BAD_SETTING;
+    }
+    for (int64_t j = 0; j < C; j++) {
+        if (radii[j] < 1 || radii[j] > p->window) {
+            return BAD_SETTING;
+        }
+    }
+    Scratch s;
+    if (!block_alloc(&s, C, p->window, p->K, p->d)) {
+        return NO_MEMORY;
+    }
+    int64_t pairs = 0;
+    *cost = combined_step(p, sen, n, first, C, radii, negatives, &s, &pairs);
+    free(s.block);
+    return pairs;
+}
+
 /* Skip-gram with negative sampling over a prepared chunk, V and U trained in place.
-   shared: the context words of a window share one draw of K negatives (HogBatch, Ji et al. 2016)
-   and are trained as one dense window_update; otherwise each pair draws its own, as word2vec.c
-   does. A negative equal to the output word is skipped, as in word2vec.c.
+   shared: blocks of C consecutive centre words of a sentence (the last block of a sentence is
+   shorter) share one draw of K negatives and are trained as one combined_step (C = 1: each
+   window shares its negatives, HogBatch, Ji et al. 2016; C > 1: context combining, pSGNScc,
+   Rengasamy et al. 2017); otherwise each pair draws its own, as word2vec.c does (C must be 1).
+   A negative equal to the window's centre word is skipped, as in word2vec.c.
    sen (n,) training ids, SENTENCE_BREAK between sentences; state (1,) the generator, advanced;
    cost (1,) receives the summed cost. Returns the number of positive pairs, or BAD_ID, NO_MEMORY,
    BAD_SETTING. */
-int64_t neg_chunk(const NegSampling *p, const int32_t *sen, int64_t n, uint64_t *state,
-                  double *cost) {
+int64_t neg_chunk(const NegSampling *p, int64_t C, const int32_t *sen, int64_t n,
+                  uint64_t *state, double *cost) {
     const int64_t d = p->d, K = p->K, window = p->window;
-    if (window < 1 || K < 0) {
+    if (window < 1 || K < 0 || C < 1 || C > MAX_COMBINE || (C > 1 && !p->shared)) {
         return BAD_SETTING;
     }
     for (int64_t t = 0; t < n; t++) {
@@ -351,15 +503,15 @@ int64_t neg_chunk(const NegSampling *p, const int32_t *sen, int64_t n, uint64_t 
         }
     }
     Scratch s;
-    if (!scratch_alloc(&s, window, K, d)) {
+    if (!block_alloc(&s, C, window, K, d)) {
         return NO_MEMORY;
     }
     uint64_t rng = *state;
     double total = 0.0;
     int64_t pairs = 0;
-    /* Each window's negatives are drawn one window ahead, so that the rows of U it will need can
-       be prefetched while the window before it computes: they are random rows, mostly not in
-       cache, and waiting for them was a large part of the time. ahead[slot] holds this window's. */
+    /* Each block's negatives are drawn one block ahead, so that the rows of U and V it will need
+       can be prefetched while the block before it computes: they are random rows, mostly not in
+       cache, and waiting for them was a large part of the time. ahead[slot] holds this block's. */
     int64_t slot = 0;
     if (p->shared) {
         for (int64_t k = 0; k < K; k++) {
@@ -371,46 +523,13 @@ int64_t neg_chunk(const NegSampling *p, const int32_t *sen, int64_t n, uint64_t 
         if (end < n && sen[end] != SENTENCE_BREAK) {
             continue;
         }
-        for (int64_t i = start; i < end; i++) {
-            int64_t lo, hi;
-            dynamic_window(start, end, i, window, &rng, &lo, &hi);
-            int32_t c = sen[i];
-            if (p->shared) {
-                int64_t following = i + 1 < n && sen[i + 1] != SENTENCE_BREAK ? i + 1 : i + 2;
-                if (following < n) {  /* the next window, in this sentence or the next */
-                    int32_t *next = s.ahead + (1 - slot) * K;
-                    for (int64_t k = 0; k < K; k++) {
-                        next[k] = draw(&rng, p->alias_prob, p->alias_idx, p->W);
-                        prefetch_row(p->U + next[k] * p->ld, d);
-                    }
-                    prefetch_row(p->U + sen[following] * p->ld, d);
-                    if (i + window + 1 < end) {
-                        prefetch_row(p->V + sen[i + window + 1] * p->ld, d);
-                    }
-                }
-                slot = 1 - slot;
-                int64_t n_in = 0;
+        for (int64_t first = start; first < end; first += C) {
+            if (!p->shared) {  /* C is 1: first is the centre */
+                int64_t lo, hi;
+                dynamic_window(start, end, first, window, &rng, &lo, &hi);
+                int32_t c = sen[first];
                 for (int64_t j = lo; j < hi; j++) {
-                    if (j != i) {
-                        s.inputs[n_in++] = sen[j];
-                    }
-                }
-                if (n_in == 0) {
-                    continue;
-                }
-                const int32_t *negatives = s.ahead + (1 - slot) * K;
-                int64_t n_t = 0;
-                s.targets[n_t++] = c;
-                for (int64_t k = 0; k < K; k++) {
-                    if (negatives[k] != c) {
-                        s.targets[n_t++] = negatives[k];
-                    }
-                }
-                total += window_update(p, s.inputs, n_in, s.targets, n_t, s.grad_in, s.G);
-                pairs += n_in;
-            } else {
-                for (int64_t j = lo; j < hi; j++) {
-                    if (j == i) {
+                    if (j == first) {
                         continue;
                     }
                     int64_t n_t = 0;
@@ -424,7 +543,33 @@ int64_t neg_chunk(const NegSampling *p, const int32_t *sen, int64_t n, uint64_t 
                     total += pair_update(p, sen[j], s.targets, n_t, s.grad_in);
                     pairs += 1;
                 }
+                continue;
             }
+            int64_t size = end - first < C ? end - first : C;
+            for (int64_t j = 0; j < size; j++) {
+                rng = lcg(rng);
+                s.radii[j] = (int32_t)(1 + below(rng, window));
+            }
+            int64_t next = first + size < end ? first + size : end + 1;  /* the next block's start */
+            if (next < n) {
+                int32_t *upcoming = s.ahead + (1 - slot) * K;
+                for (int64_t k = 0; k < K; k++) {
+                    upcoming[k] = draw(&rng, p->alias_prob, p->alias_idx, p->W);
+                    prefetch_row(p->U + upcoming[k] * p->ld, d);
+                }
+                /* its centres' rows of U, and the rows of V of the positions it adds */
+                for (int64_t t = next; t < next + C && t < n && sen[t] != SENTENCE_BREAK; t++) {
+                    prefetch_row(p->U + sen[t] * p->ld, d);
+                }
+                for (int64_t q = next < end ? next + window : next;
+                     q < next + C + window && q < n && sen[q] != SENTENCE_BREAK; q++) {
+                    prefetch_row(p->V + sen[q] * p->ld, d);
+                }
+            }
+            const int32_t *negatives = s.ahead + slot * K;
+            slot = 1 - slot;
+            total += combined_step(p, sen + start, end - start, first - start, size, s.radii,
+                                   negatives, &s, &pairs);
         }
         start = end + 1;
     }

@@ -1,6 +1,6 @@
 """The losses in plain numpy: the reference that the compiled kernels must match.
 
-docs/math.md sections 6-9, 16 (CBOW) and 17 (hierarchical softmax). The three losses share one interface over a batch of B (centre, outside) pairs:
+docs/math.md sections 6-9a, 16 (CBOW) and 17 (hierarchical softmax). The three losses share one interface over a batch of B (centre, outside) pairs:
 
     cost, grad_v_c, (rows, grad_U_rows) = loss(v_c, outside, U, ...)
 
@@ -15,7 +15,8 @@ docs/math.md sections 6-9, 16 (CBOW) and 17 (hierarchical softmax). The three lo
     grad_U_rows (R, d) their gradients, accumulated when a word appears more than once
 
 Hierarchical softmax's "U" is the Huffman tree's inner-node rows, (W − 1, d). CBOW (cbow_loss) puts
-the mean or sum of a window's context rows in place of v_c.
+the mean or sum of a window's context rows in place of v_c. combined_loss is one block of
+context combining: several windows of a sentence sharing one draw of negatives.
 
 Negative sampling takes its K negatives per pair as an argument, so the loss is a deterministic
 function of its inputs and can be checked by finite differences. Nothing here draws random
@@ -119,6 +120,38 @@ def window_loss(V, U, centre, outside, negatives=None):
     dV = np.zeros_like(V)
     dV[centre] = grad_v_c.sum(axis=0)  # the centre vector serves every pair: gradients add up
     return cost, dV, densify(U.shape, rows, grad_rows)
+
+
+def combined_loss(V, U, sentence, centres, radii, negatives):
+    """Skip-gram with context combining over one block, docs/math.md section 9a: the windows of the
+    centres share one draw of negatives; the sum of their HogBatch window costs,
+
+        J = Σ_j Σ_{p in window j} [ -log σ(u_{c_j}·v_p) - Σ_{k: n_k != c_j} log σ(-u_{n_k}·v_p) ],
+
+    c_j = sentence[centres[j]], v_p = V[sentence[p]], window j = the positions within radii[j] of
+    centres[j] (itself excluded) inside the sentence. A negative equal to a window's centre word
+    is skipped for that window. All gradients are taken at the same V and U (one block, one step).
+
+    sentence (n,) word ids; centres (C,) positions; radii (C,); negatives (K,) word ids.
+    Returns (cost, dV, dU, pairs) with dV and dU dense, pairs the number of (p, j) pairs.
+    """
+    sentence, negatives = np.asarray(sentence), np.asarray(negatives)
+    cost, pairs = 0.0, 0
+    dV = np.zeros(V.shape, dtype=np.result_type(V, U))
+    dU = np.zeros(U.shape, dtype=dV.dtype)
+    for t, b in zip(centres, radii):
+        positions = [p for p in range(max(0, t - b), min(len(sentence), t + b + 1)) if p != t]
+        inputs = sentence[positions]  # (m,)
+        c = sentence[t]
+        targets = np.concatenate([[c], negatives[negatives != c]])  # (T,): c_j, then its negatives
+        sign = np.where(np.arange(len(targets)) == 0, 1.0, -1.0)
+        scores = V[inputs] @ U[targets].T  # (m, d) @ (d, T) -> (m, T)
+        cost -= float(np.sum(log_sigmoid(sign * scores)))
+        g = sigmoid(scores) - (sign > 0)  # (m, T)
+        np.add.at(dV, inputs, g @ U[targets])  # (m, T) @ (T, d) -> (m, d)
+        np.add.at(dU, targets, g.T @ V[inputs])  # (T, m) @ (m, d) -> (T, d)
+        pairs += len(positions)
+    return cost, dV, dU, pairs
 
 
 def densify(shape, rows, grad_rows):

@@ -58,12 +58,13 @@ def prepare_chunk(raw, remap, keep, state):
     return out[:m], state[0]
 
 
-def neg_chunk(sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state):
-    """Negative sampling over a prepared chunk, V and U trained in place: (cost, pairs, state)."""
+def neg_chunk(sen, V, U, alias_prob, alias_idx, window, K, shared, alpha, state, combine=1):
+    """Negative sampling over a prepared chunk, V and U trained in place: (cost, pairs, state).
+    combine: C, the consecutive centre words that share one draw of negatives (shared only)."""
     state, cost = np.array([state], np.uint64), np.zeros(1)
     pairs = backend().call("neg_chunk", V=V, U=U, alias_prob=alias_prob, alias_idx=alias_idx,
-                           window=window, K=K, shared=int(bool(shared)), alpha=alpha, sen=sen,
-                           state=state, cost=cost)
+                           window=window, K=K, shared=int(bool(shared)), alpha=alpha, C=combine,
+                           sen=sen, state=state, cost=cost)
     return float(cost[0]), int(pairs), state[0]
 
 
@@ -205,7 +206,8 @@ class Library:
         if restype == "int64_t" and result == NO_MEMORY:
             raise MemoryError(f"{name}: out of memory")
         if restype == "int64_t" and result == BAD_SETTING:
-            raise ValueError(f"{name}: window must be at least 1 and K at least 0")
+            raise ValueError(f"{name}: window must be at least 1, K at least 0 and the combined "
+                             "centre words 1 to 64 (1 without shared negatives)")
         return result
 
 

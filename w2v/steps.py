@@ -22,7 +22,9 @@ from .sampler import NegativeSampler
 
 
 def make_neg_step(config, vocab):
-    """Negative sampling, K negatives from count^ns_exponent, in the compiled kernel.
+    """Negative sampling, K negatives from count^ns_exponent, in the compiled kernel: with shared
+    negatives, blocks of config.combine consecutive centre words share one draw (docs/math.md
+    section 9a; 1: one draw per window, HogBatch), else each pair draws its own.
 
     With several threads, each trains its chunk on the shared V and U directly, without locks
     (Hogwild): every update is applied once, whatever the number of threads, so the arithmetic
@@ -34,7 +36,8 @@ def make_neg_step(config, vocab):
 
     def step(sen, V, U, alpha, state):
         return native.neg_chunk(sen, V, U, sampler.prob, sampler.alias, config.window,
-                                config.negative, config.shared_negatives, alpha, state)
+                                config.negative, config.shared_negatives, alpha, state,
+                                config.combine)
 
     return step
 

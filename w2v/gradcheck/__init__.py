@@ -188,6 +188,16 @@ def run_checks(seed=0, dim=8, vocab=20, max_coords=200):
     check("window softmax", window(None), {"V": V.copy(), "U": U.copy()})
     check("window neg", window(window_negatives), {"V": V.copy(), "U": U.copy()})
 
+    sentence = np.array([a, b, centre, a, c, b, centre])  # words at several positions
+    centres, radii = np.array([1, 2, 3, 4]), np.array([2, 1, 3, 2])  # overlapping windows
+    shared = np.array([centre, c, rng.integers(W), centre])  # a centre word drawn as a negative
+
+    def combined(p):
+        cost, dV, dU, _ = losses.combined_loss(p["V"], p["U"], sentence, centres, radii, shared)
+        return cost, {"V": dV, "U": dU}
+
+    check("combined neg", combined, {"V": V.copy(), "U": U.copy()})
+
     def cbow(loss, *extra, mean=True):
         def f(p):
             cost, dV, dU, _ = losses.cbow_loss(p["V"], p["U"], context, centre, loss, *extra,
