@@ -1,18 +1,22 @@
-"""Benchmark w2v against gensim, side by side, on the same corpus and settings.
+"""Benchmark w2v against gensim and, given its binary, Intel's pWord2Vec, side by side, on the same
+corpus and settings.
 
-Each run is a fresh process; w2v and gensim alternate (A B A B ...), and so do the thread counts,
+Each run is a fresh process; the tools alternate (A B C A B C ...), and so do the thread counts,
 so that a noisy machine hurts all alike. Reported per thread count: median training words/s (corpus
-tokens x epochs over the training loop's seconds, as gensim counts raw words), CPU seconds per
-million words (all threads, reading included: it rises when threads contend for memory), median
-total seconds (reading, vocabulary and training), peak RSS of the training process (before
-scoring), WordSim-353 Spearman and Google analogy accuracy (both scored by w2v.evaluate, which
-agrees with gensim's own to 0.001), the ratio w2v/gensim, and each tool's speed-up over the first
-thread count.
+tokens x epochs over the training loop's seconds, as gensim counts raw words, the same for every
+tool), CPU seconds per million words (all threads, reading included: it rises when threads contend
+for memory), median total seconds (reading, vocabulary and training), peak RSS of the training
+process (before scoring), WordSim-353 and SimLex-999 Spearman and Google analogy accuracy (all
+scored by w2v.evaluate, which agrees with gensim's own to 0.001; SimLex-999 is read from gensim's
+test data, so only where gensim is installed), the ratios w2v/gensim and w2v/pWord2Vec, and each
+tool's speed-up over the first thread count.
 
     python scripts/bench.py                          # shipped corpus, 1 and 2 threads, 3 repeats
     python scripts/bench.py --short-lines            # the same text re-cut into lines of 3-8 tokens
     python scripts/bench.py --corpus text8.txt --threads 2 --json out.json
     python scripts/bench.py --model cbow --loss hs   # CBOW with hierarchical softmax, gensim too
+    python scripts/bench.py --combine 1,8,16         # one w2v row per --combine value
+    python scripts/bench.py --pword2vec PATH         # pWord2Vec too (scripts/build_pword2vec.sh)
     python scripts/bench.py --softmax                # full-softmax FLOP rate vs numpy's matmul
     python scripts/bench.py --memory                 # w2v peak RSS on the corpus and on it 4x over
     python scripts/bench.py --vectors                # loading a 200k x 300 binary file and 1,000
@@ -20,6 +24,21 @@ thread count.
                                                      # + most_similar
     python scripts/bench.py --vectors --vectors-size 3000000x300 --queries 100   # GoogleNews-size
     python scripts/bench.py --mpi 2                  # 2 processes x 1 thread vs 1 x 1 (mpiexec)
+
+Issue 18's table (skip-gram, 5 negatives, 1 epoch, 1 and 2 threads, the shipped corpus as it is and
+re-cut into short lines; w2v at --combine 1 and at its default): `make bench-pword2vec
+PWORD2VEC_SRC=path/to/a/clone/of/pWord2Vec`, which builds pWord2Vec with MKL and runs
+
+    python scripts/bench.py --epochs 1 --short-lines --combine 1,16 --pword2vec PATH
+
+pWord2Vec (github.com/IntelLabs/pWord2Vec) trains skip-gram with negative sampling only, reads a
+plain text file (a compressed corpus is decompressed to a temporary file that every tool then
+reads) and is given the same dim, window, negatives, sample, min-count, alpha, epochs (-iter) and
+threads; its -batch-size (11) and its other options stay at its defaults, its seeds are its own.
+It prints no training time: its seconds are taken from its own clock, its last progress line's
+words/s (from the start of training, its threads having loaded the corpus, to that line) scaled to
+all its words. Its peak RSS includes its 400 MB negative-sampling table and 120 MB vocabulary hash,
+both fixed sizes.
 """
 import argparse
 import bz2
