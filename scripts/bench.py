@@ -583,6 +583,8 @@ def main():
                  "scripts/build_pword2vec.sh)")
     if args.pword2vec and (args.model, args.loss) != ("skipgram", "neg"):
         sys.exit("bench.py: pWord2Vec trains skip-gram with negative sampling only")
+    if args.pword2vec:
+        args.pword2vec = os.path.abspath(args.pword2vec)  # it runs in a directory of its own
     if args.json:
         try:
             check_writable(args.json)  # now, not after the runs

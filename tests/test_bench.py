@@ -1,6 +1,7 @@
 """scripts/bench.py runs end to end on a tiny corpus (its figures are not asserted: no timed tests)."""
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -86,15 +87,16 @@ def test_tokens_are_counted_across_the_blocks_a_file_is_read_in(tmp_path):
     assert bench_module().count_tokens(tmp_path / "c.txt") == len(text.split()) == 4
 
 
-def test_a_failing_pword2vec_is_one_line_and_writes_nothing(tmp_path):
+def test_a_failing_pword2vec_given_by_a_relative_path_is_one_line_and_writes_nothing(tmp_path):
     planted_corpus(tmp_path / "c.txt", sentences=300)
-    proc = subprocess.run([sys.executable, str(BENCH), "--corpus", str(tmp_path / "c.txt"),
-                           "--repeats", "1", "--threads", "1", "--epochs", "1", "--min-count", "1",
-                           "--dim", "8", "--no-score", "--pword2vec", "/bin/false",
-                           "--json", str(tmp_path / "bench.json")],
-                          capture_output=True, text=True, timeout=600)
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "pWord2Vec").symlink_to(shutil.which("false"))
+    proc = subprocess.run([sys.executable, str(BENCH), "--corpus", "c.txt", "--repeats", "1",
+                           "--threads", "1", "--epochs", "1", "--min-count", "1", "--dim", "8",
+                           "--no-score", "--pword2vec", "bin/pWord2Vec", "--json", "bench.json"],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert "pWord2Vec failed (exit 1)" in assert_one_line_error(proc)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "c.txt"]
 
 
 @pytest.mark.parametrize("options, says", [
