@@ -1,18 +1,22 @@
-"""Benchmark w2v against gensim, side by side, on the same corpus and settings.
+"""Benchmark w2v against gensim and, given its binary, Intel's pWord2Vec, side by side, on the same
+corpus and settings.
 
-Each run is a fresh process; w2v and gensim alternate (A B A B ...), and so do the thread counts,
+Each run is a fresh process; the tools alternate (A B C A B C ...), and so do the thread counts,
 so that a noisy machine hurts all alike. Reported per thread count: median training words/s (corpus
-tokens x epochs over the training loop's seconds, as gensim counts raw words), CPU seconds per
-million words (all threads, reading included: it rises when threads contend for memory), median
-total seconds (reading, vocabulary and training), peak RSS of the training process (before
-scoring), WordSim-353 Spearman and Google analogy accuracy (both scored by w2v.evaluate, which
-agrees with gensim's own to 0.001), the ratio w2v/gensim, and each tool's speed-up over the first
-thread count.
+tokens x epochs over the training loop's seconds, as gensim counts raw words, the same for every
+tool), CPU seconds per million words (all threads, reading included: it rises when threads contend
+for memory), median total seconds (reading, vocabulary and training), peak RSS of the training
+process (before scoring), WordSim-353 and SimLex-999 Spearman and Google analogy accuracy (all
+scored by w2v.evaluate, which agrees with gensim's own to 0.001; SimLex-999 is read from gensim's
+test data, so only where gensim is installed), the ratios w2v/gensim and w2v/pWord2Vec, and each
+tool's speed-up over the first thread count.
 
     python scripts/bench.py                          # shipped corpus, 1 and 2 threads, 3 repeats
     python scripts/bench.py --short-lines            # the same text re-cut into lines of 3-8 tokens
     python scripts/bench.py --corpus text8.txt --threads 2 --json out.json
     python scripts/bench.py --model cbow --loss hs   # CBOW with hierarchical softmax, gensim too
+    python scripts/bench.py --combine 1,8,16         # one w2v row per --combine value
+    python scripts/bench.py --pword2vec PATH         # pWord2Vec too (scripts/build_pword2vec.sh)
     python scripts/bench.py --softmax                # full-softmax FLOP rate vs numpy's matmul
     python scripts/bench.py --memory                 # w2v peak RSS on the corpus and on it 4x over
     python scripts/bench.py --vectors                # loading a 200k x 300 binary file and 1,000
@@ -20,11 +24,29 @@ thread count.
                                                      # + most_similar
     python scripts/bench.py --vectors --vectors-size 3000000x300 --queries 100   # GoogleNews-size
     python scripts/bench.py --mpi 2                  # 2 processes x 1 thread vs 1 x 1 (mpiexec)
+
+Issue 18's table (skip-gram, 5 negatives, 1 epoch, 1 and 2 threads, the shipped corpus as it is and
+re-cut into short lines; w2v at --combine 1 and at its default): `make bench-pword2vec
+PWORD2VEC_SRC=path/to/a/clone/of/pWord2Vec`, which builds pWord2Vec with MKL and runs
+
+    python scripts/bench.py --epochs 1 --short-lines --combine 1,16 --pword2vec PATH
+
+pWord2Vec (github.com/IntelLabs/pWord2Vec) trains skip-gram with negative sampling only, reads a
+plain text file (a compressed corpus is decompressed to a temporary file that every tool then
+reads) and is given the same dim, window, negatives, sample, min-count, alpha, epochs (-iter) and
+threads; its -batch-size (11) and its other options stay at its defaults, its seeds are its own.
+It prints no training time: its seconds are taken from its own clock, its last progress line's
+words/s (from the start of training, its threads having loaded the corpus, to that line) scaled to
+all its words. Its peak RSS includes its 400 MB negative-sampling table and 120 MB vocabulary hash,
+both fixed sizes.
 """
 import argparse
+import bz2
 import gzip
+import importlib.util
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -60,11 +82,25 @@ def cpu_seconds():
     return usage.ru_utime + usage.ru_stime
 
 
+def simlex_path():
+    """gensim's copy of SimLex-999 (in its test data, installed with it), or None. Found without
+    importing gensim, whose imports would weigh on a w2v worker."""
+    spec = importlib.util.find_spec("gensim")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = os.path.join(spec.submodule_search_locations[0], "test", "test_data", "simlex999.txt")
+    return path if os.path.isfile(path) else None
+
+
 def score(vectors):
+    """WordSim-353 and SimLex-999 Spearman (`spearman`, `simlex`) and Google analogy accuracy."""
     from w2v.evaluate import analogies, default_path, word_pairs
 
-    return {"spearman": word_pairs(vectors, default_path("wordsim353.tsv"))["spearman"],
-            "analogy": analogies(vectors, default_path("questions-words.txt"))["accuracy"]}
+    scores = {"spearman": word_pairs(vectors, default_path("wordsim353.tsv"))["spearman"],
+              "analogy": analogies(vectors, default_path("questions-words.txt"))["accuracy"]}
+    if simlex_path():
+        scores["simlex"] = word_pairs(vectors, simlex_path())["spearman"]
+    return scores
 
 
 def worker_w2v(args):
@@ -78,6 +114,7 @@ def worker_w2v(args):
                                     window=args.window, negative=args.negative,
                                     min_count=args.min_count, sample=args.sample, seed=args.seed,
                                     sync_every=args.sync_every,
+                                    **({} if args.combine is None else {"combine": args.combine}),
                                     cache_dir=os.path.join(tmp, "ids")), quiet=True)
         total, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         rss = peak_rss()  # of training, before the scoring below adds its own
@@ -211,7 +248,7 @@ def print_vectors(r):
           f"{w['total_seconds'] / g['total_seconds']:>7.2f}x {w['peak_rss'] / g['peak_rss']:>9.2f}x")
 
 
-def run_worker(tool, args, threads, corpus, processes=1):
+def run_worker(tool, args, threads, corpus, processes=1, combine=None):
     launch = [] if processes == 1 else [mpiexec(), "-n", str(processes)]
     cmd = [*launch, sys.executable, os.path.abspath(__file__), "--worker", tool, "--corpus", corpus,
            "--threads", str(threads), "--epochs", str(args.epochs), "--dim", str(args.dim),
@@ -219,6 +256,8 @@ def run_worker(tool, args, threads, corpus, processes=1):
            "--model", args.model, "--loss", args.loss, "--alpha", str(args.alpha),
            "--min-count", str(args.min_count), "--sample", str(args.sample), "--seed", str(args.seed),
            "--sync-every", str(args.sync_every)]
+    if combine is not None:
+        cmd += ["--combine", str(combine)]
     if not args.score:
         cmd.append("--no-score")
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -226,6 +265,75 @@ def run_worker(tool, args, threads, corpus, processes=1):
         lines = [line for line in proc.stderr.splitlines() if line.strip()]
         sys.exit(f"bench.py: the {tool} worker failed: {lines[-1] if lines else proc.returncode}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def pword2vec_options(args, threads):
+    """pWord2Vec's command-line options for the bench's settings; -batch-size and the rest stay at
+    its defaults. -binary 1 only picks the output format (exact floats, quicker to write)."""
+    return ["-size", str(args.dim), "-window", str(args.window), "-negative", str(args.negative),
+            "-sample", str(args.sample), "-min-count", str(args.min_count), "-iter", str(args.epochs),
+            "-alpha", str(args.alpha), "-threads", str(threads), "-binary", "1"]
+
+
+def pword2vec_build(path):
+    """How the binary was built: with MKL's sgemm (as published) or its plain loops."""
+    with open(path, "rb") as f:
+        return "MKL sgemm" if b"libmkl" in f.read() else "no MKL: its plain loops"
+
+
+def pword2vec_train_seconds(output, epochs):
+    """Training seconds from pWord2Vec's own printout, which has no total of its own.
+
+    It prints `Words in train file: N` (N counts its in-vocabulary tokens and one </s> per line),
+    then progress lines ended by a carriage return, `... Words/sec: 40.71k`: its words done so
+    far over its clock since training began (after its threads have loaded the corpus, before
+    the vectors are saved). The last such rate, over all but the last few thousand words, gives
+    the time all its epochs x N words take.
+    """
+    words = re.search(r"Words in train file: (\d+)", output)
+    rates = re.findall(r"Words/sec: ([\d.]+)k", output)
+    if words is None or not rates or float(rates[-1]) <= 0:
+        return None
+    return epochs * int(words.group(1)) / (float(rates[-1]) * 1000)
+
+
+def run_pword2vec(args, threads, corpus, tokens):
+    """One pWord2Vec run in a process of its own: its words/s computed as the other tools' (corpus
+    tokens x epochs over training seconds), its wall-clock and CPU time, peak RSS and the quality
+    of the vectors it saved."""
+    from w2v.vectors import Vectors
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "vectors.bin")
+        start = time.perf_counter()
+        proc = subprocess.Popen([args.pword2vec, "-train", corpus, "-output", out,
+                                 *pword2vec_options(args, threads)],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp)
+        output = proc.stdout.read().decode("utf-8", "replace")
+        _, status, usage = os.wait4(proc.pid, 0)  # its own peak RSS, not the largest child's so far
+        total = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.stdout.close()
+        seconds = pword2vec_train_seconds(output, args.epochs)
+        if proc.returncode != 0 or seconds is None or not os.path.isfile(out):
+            lines = [line for line in re.split(r"[\r\n]", output) if line.strip()]
+            sys.exit(f"bench.py: pWord2Vec failed (exit {proc.returncode}): "
+                     f"{lines[-1] if lines else 'no output'}")
+        words = tokens * args.epochs
+        return {"words_per_sec": words / seconds, "train_seconds": seconds, "total_seconds": total,
+                "cpu_per_mword": (usage.ru_utime + usage.ru_stime) / words * 1e6,
+                "peak_rss": usage.ru_maxrss * 1024,
+                **(score(Vectors.load(out)) if args.score else {})}
+
+
+def count_tokens(path):
+    """Whitespace-separated tokens in a plain text file, read a block at a time."""
+    count, inside = 0, False
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            count += len(block.split()) - (inside and not block[:1].isspace())
+            inside = not block[-1:].isspace()
+    return count
 
 
 def mpiexec():
@@ -238,10 +346,14 @@ def mpiexec():
     return found
 
 
+def opener(path):
+    return gzip.open if path.endswith(".gz") else bz2.open if path.endswith(".bz2") else open
+
+
 def plain_copy(path, out):
-    """A compressed corpus decompressed: the processes split a plain file by bytes."""
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f, open(out, "wb") as g:
+    """A compressed corpus decompressed: the processes split a plain file by bytes, and pWord2Vec
+    reads plain text only."""
+    with opener(path)(path, "rb") as f, open(out, "wb") as g:
         while block := f.read(1 << 20):
             g.write(block)
     return out
@@ -277,8 +389,7 @@ def compare_mpi(args, corpus):
 def short_lines(path, out, seed=0):
     """The corpus's tokens re-cut into lines of 3 to 8 tokens."""
     rng = np.random.default_rng(seed)
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
+    with opener(path)(path, "rt", encoding="utf-8") as f:
         tokens = f.read().split()
     with open(out, "w", encoding="utf-8") as f:
         i = 0
@@ -289,41 +400,57 @@ def short_lines(path, out, seed=0):
     return out
 
 
+def tools(args):
+    """The table's tools, in the order they run: w2v once per --combine value, gensim, and
+    pWord2Vec when its binary is given; each a (name, run(threads, corpus, tokens)) pair."""
+    w2v = [(f"w2v C={c}" if c is not None else "w2v",
+            lambda threads, corpus, tokens, c=c: run_worker("w2v", args, threads, corpus, combine=c))
+           for c in args.combine]
+    gensim = [("gensim", lambda threads, corpus, tokens: run_worker("gensim", args, threads, corpus))]
+    pword2vec = [("pWord2Vec", lambda threads, corpus, tokens: run_pword2vec(args, threads, corpus, tokens))]
+    return w2v + gensim + (pword2vec if args.pword2vec else [])
+
+
 def compare(args, corpus):
-    runs = {threads: {"w2v": [], "gensim": []} for threads in args.threads}
+    tokens = count_tokens(corpus) if args.pword2vec else None  # a plain file then
+    runs = {threads: {name: [] for name, _ in tools(args)} for threads in args.threads}
     for _ in range(args.repeats):  # tools and thread counts alternate: load drift hurts all alike
         for threads in args.threads:
-            for tool in ("w2v", "gensim"):
-                runs[threads][tool].append(run_worker(tool, args, threads, corpus))
-    rows = []
-    for threads, by_tool in runs.items():
-        med = {tool: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for tool, rs in by_tool.items()}
-        rows.append({"threads": threads, "w2v": med["w2v"], "gensim": med["gensim"], "runs": by_tool})
-    return rows
+            for name, run in tools(args):
+                runs[threads][name].append(run(threads, corpus, tokens))
+    return [{"threads": threads, **{name: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+                                    for name, rs in by_tool.items()}, "runs": by_tool}
+            for threads, by_tool in runs.items()]
 
 
-def print_compare(rows, title):
+COLUMNS = {"words_per_sec": ("words/s", "{:,.0f}"), "cpu_per_mword": ("CPU s/Mword", "{:.3f}"),
+           "total_seconds": ("total s", "{:.2f}"), "peak_rss": ("peak RSS MB", "{:,.0f}"),
+           "spearman": ("WordSim-353", "{:.3f}"), "simlex": ("SimLex-999", "{:.3f}"),
+           "analogy": ("analogy", "{:.3f}")}
+RATIOS = ("words_per_sec", "cpu_per_mword", "total_seconds", "peak_rss")  # the rest: differences
+
+
+def print_compare(rows, title, names):
     print(f"\n{title}")
-    cols = ["words_per_sec", "cpu_per_mword", "total_seconds", "peak_rss", "spearman", "analogy"]
-    fmt = {"words_per_sec": "{:,.0f}", "cpu_per_mword": "{:.3f} s", "total_seconds": "{:.2f}",
-           "peak_rss": "{:,.0f} MB", "spearman": "{:.3f}", "analogy": "{:.3f}"}
-    print(f"{'threads':>7} {'tool':>7} " + " ".join(f"{c:>16}" for c in cols))
+    print(f"{'threads':>7} {'tool':>18} " + " ".join(f"{head:>12}" for head, _ in COLUMNS.values()))
     for row in rows:
-        for tool in ("w2v", "gensim"):
+        for name in names:
             vals = []
-            for c in cols:
-                v = row[tool].get(c)
+            for c, (_, fmt) in COLUMNS.items():
+                v = row[name].get(c)
                 v = v / 2 ** 20 if c == "peak_rss" and v is not None else v
-                vals.append(fmt[c].format(v) if v is not None else "-")
-            print(f"{row['threads']:>7} {tool:>7} " + " ".join(f"{v:>16}" for v in vals))
-        w, g = row["w2v"], row["gensim"]
-        ratio = [f"{w[c] / g[c]:.2f}x" if c in ("words_per_sec", "cpu_per_mword", "total_seconds", "peak_rss") and g.get(c)
-                 else (f"{w[c] - g[c]:+.3f}" if c in w and c in g else "-") for c in cols]
-        print(f"{row['threads']:>7} {'w2v/g':>7} " + " ".join(f"{v:>16}" for v in ratio))
-    for tool in ("w2v", "gensim") if len(rows) > 1 else ():
+                vals.append(fmt.format(v) if v is not None else "-")
+            print(f"{row['threads']:>7} {name:>18} " + " ".join(f"{v:>12}" for v in vals))
+        for name in (n for n in names if n.startswith("w2v")):
+            for other in (n for n in names if not n.startswith("w2v")):
+                w, o = row[name], row[other]
+                vals = [f"{w[c] / o[c]:.2f}x" if c in RATIOS and o.get(c)
+                        else (f"{w[c] - o[c]:+.3f}" if c in w and c in o else "-") for c in COLUMNS]
+                print(f"{row['threads']:>7} {name + '/' + other:>18} " + " ".join(f"{v:>12}" for v in vals))
+    for name in names if len(rows) > 1 else ():
         first = rows[0]
-        print(f"{tool} words/s against {first['threads']} thread(s): " + ", ".join(
-            f"{row['threads']} threads {row[tool]['words_per_sec'] / first[tool]['words_per_sec']:.2f}x"
+        print(f"{name} words/s against {first['threads']} thread(s): " + ", ".join(
+            f"{row['threads']} threads {row[name]['words_per_sec'] / first[name]['words_per_sec']:.2f}x"
             for row in rows[1:]))
 
 
@@ -374,8 +501,7 @@ def memory(args, corpus):
     """w2v's peak RSS on the corpus and on the same corpus four times over (1 epoch each)."""
     with tempfile.TemporaryDirectory() as tmp:
         big = os.path.join(tmp, "x4.txt")
-        opener = gzip.open if corpus.endswith(".gz") else open
-        with opener(corpus, "rb") as f:
+        with opener(corpus)(corpus, "rb") as f:
             text = f.read()
         with open(big, "wb") as f:
             for _ in range(4):
@@ -418,6 +544,11 @@ def main():
                    help="P processes x 1 thread (mpiexec) against 1 x 1, instead of gensim")
     p.add_argument("--sync-every", type=int, default=262_144,
                    help="words per process between averages, with --mpi")
+    p.add_argument("--combine", default=None, metavar="LIST",
+                   help="comma-separated --combine values: w2v runs once per value [default: "
+                        "w2v's default, one run]")
+    p.add_argument("--pword2vec", default=None, metavar="PATH",
+                   help="a pWord2Vec binary (scripts/build_pword2vec.sh) to run as a third tool")
     p.add_argument("--no-score", dest="score", action="store_false", help="skip the quality scores")
     p.add_argument("--json", default=None, help="write the results to this file as well")
     p.add_argument("--worker", choices=["w2v", "gensim", "vectors-w2v", "vectors-gensim"],
@@ -430,6 +561,7 @@ def main():
         return
     if args.worker:
         args.threads = int(args.threads)
+        args.combine = None if args.combine is None else int(args.combine)
         result = (worker_w2v if args.worker == "w2v" else worker_gensim)(args)
         print(json.dumps(result))
         return
@@ -440,6 +572,19 @@ def main():
     corpus = args.corpus or DEFAULT_CORPUS
     if not os.path.isfile(corpus) and not args.vectors:
         sys.exit(f"bench.py: corpus not found: {corpus}")
+    try:
+        args.combine = [None] if args.combine is None else [int(c) for c in args.combine.split(",")]
+    except ValueError:
+        sys.exit(f"bench.py: --combine takes comma-separated whole numbers (1,8,16), not {args.combine}")
+    if (args.pword2vec or args.combine != [None]) and (args.mpi or args.vectors):
+        sys.exit("bench.py: --pword2vec and --combine compare training runs, not --mpi or --vectors")
+    if args.pword2vec and not (os.path.isfile(args.pword2vec) and os.access(args.pword2vec, os.X_OK)):
+        sys.exit(f"bench.py: no pWord2Vec binary at {args.pword2vec} (build one with "
+                 "scripts/build_pword2vec.sh)")
+    if args.pword2vec and (args.model, args.loss) != ("skipgram", "neg"):
+        sys.exit("bench.py: pWord2Vec trains skip-gram with negative sampling only")
+    if args.pword2vec:
+        args.pword2vec = os.path.abspath(args.pword2vec)  # it runs in a directory of its own
     if args.json:
         try:
             check_writable(args.json)  # now, not after the runs
@@ -460,6 +605,14 @@ def main():
           f"dim {args.dim}, window {args.window}, negative {args.negative}, "
           f"min_count {args.min_count}, sample {args.sample}, epochs {args.epochs}; "
           f"median of {args.repeats} alternating runs, each in a fresh process")
+    if args.pword2vec:
+        print(f"pWord2Vec {args.pword2vec} ({pword2vec_build(args.pword2vec)}): "
+              f"{' '.join(pword2vec_options(args, 'T'))}; -batch-size and its other options at "
+              "their defaults, its seeds its own; all tools read the corpus as one plain text file; "
+              "its training seconds are its own clock's (from its threads' start, the corpus "
+              "loaded, to its last progress line), scaled to all its words")
+    if not simlex_path() and args.score:
+        print("SimLex-999 is read from gensim's test data: gensim is not installed, so it is left out")
     if args.mpi:
         with tempfile.TemporaryDirectory() as tmp:
             results = {"settings": {k: v for k, v in vars(args).items() if k != "worker"},
@@ -469,13 +622,17 @@ def main():
                 json.dump(results, f, indent=2)
         return
     results = {"settings": {k: v for k, v in vars(args).items() if k != "worker"}}
-    results["corpus"] = compare(args, corpus)
-    print_compare(results["corpus"], "as it is")
-    if args.short_lines:
-        with tempfile.TemporaryDirectory() as tmp:
+    if args.pword2vec:
+        results["settings"]["pword2vec_build"] = pword2vec_build(args.pword2vec)
+    names = [name for name, _ in tools(args)]
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = plain_copy(corpus, os.path.join(tmp, "corpus.txt")) if args.pword2vec else corpus
+        results["corpus"] = compare(args, plain)
+        print_compare(results["corpus"], "as it is", names)
+        if args.short_lines:
             short = short_lines(corpus, os.path.join(tmp, "short.txt"))
             results["short_lines"] = compare(args, short)
-        print_compare(results["short_lines"], "re-cut into lines of 3-8 tokens")
+            print_compare(results["short_lines"], "re-cut into lines of 3-8 tokens", names)
     if args.softmax:
         results["softmax"] = softmax_rates(args)
         print("\nfull softmax (one thread of w2v's loop; numpy's BLAS threads as configured)")

@@ -1,5 +1,7 @@
 """scripts/bench.py runs end to end on a tiny corpus (its figures are not asserted: no timed tests)."""
+import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +11,13 @@ import pytest
 from conftest import assert_one_line_error, planted_corpus
 
 BENCH = Path(__file__).resolve().parent.parent / "scripts" / "bench.py"
+
+
+def bench_module():
+    spec = importlib.util.spec_from_file_location("bench", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_bench_runs_end_to_end_on_a_tiny_corpus(tmp_path):
@@ -41,3 +50,63 @@ def test_bench_bad_input_is_one_line_and_writes_nothing(tmp_path, corpus, json_o
                           capture_output=True, text=True, timeout=60)
     assert says in assert_one_line_error(proc)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt"]
+
+
+def test_bench_runs_w2v_once_per_combine_value(tmp_path):
+    planted_corpus(tmp_path / "c.txt", sentences=1000)
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, str(BENCH), "--corpus", str(tmp_path / "c.txt"),
+                           "--repeats", "1", "--threads", "1", "--epochs", "1", "--min-count", "1",
+                           "--dim", "16", "--combine", "1,4", "--no-score", "--json", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    row, = json.loads(out.read_text())["corpus"]
+    assert row["w2v C=1"]["words_per_sec"] > 0 and row["w2v C=4"]["words_per_sec"] > 0
+    assert "w2v C=4/gensim" in proc.stdout
+
+
+def test_pword2vec_training_time_is_its_words_over_its_last_printed_rate():
+    # pWord2Vec's printout: the vocabulary, then progress lines ended by carriage returns
+    output = ("number of threads: 1\nnumber of iterations: 2\n\n100K\r200K\rVocab size: 18493\n"
+              "Words in train file: 1652823\n"
+              "\rAlpha: 0.024000  Progress: 4.00%  Words/sec: 200.00k"
+              "\rAlpha: 0.000163  Progress: 99.98%  Words/sec: 250.00k")
+    seconds = bench_module().pword2vec_train_seconds(output, epochs=2)
+    assert seconds == pytest.approx(2 * 1652823 / 250_000)
+
+
+def test_pword2vec_without_a_progress_line_gives_no_training_time():
+    output = "Vocab size: 12\nWords in train file: 900\n"
+    assert bench_module().pword2vec_train_seconds(output, epochs=1) is None
+
+
+def test_tokens_are_counted_across_the_blocks_a_file_is_read_in(tmp_path):
+    # read in 1 MiB blocks: a token straddles the first boundary; a space follows the second
+    text = "a" * (2 ** 20 - 2) + "bbbb c\n" + " " * (2 ** 20 - 7) + " d e\n"
+    (tmp_path / "c.txt").write_text(text)
+    assert bench_module().count_tokens(tmp_path / "c.txt") == len(text.split()) == 4
+
+
+def test_a_failing_pword2vec_given_by_a_relative_path_is_one_line_and_writes_nothing(tmp_path):
+    planted_corpus(tmp_path / "c.txt", sentences=300)
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "pWord2Vec").symlink_to(shutil.which("false"))
+    proc = subprocess.run([sys.executable, str(BENCH), "--corpus", "c.txt", "--repeats", "1",
+                           "--threads", "1", "--epochs", "1", "--min-count", "1", "--dim", "8",
+                           "--no-score", "--pword2vec", "bin/pWord2Vec", "--json", "bench.json"],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert "pWord2Vec failed (exit 1)" in assert_one_line_error(proc)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "c.txt"]
+
+
+@pytest.mark.parametrize("options, says", [
+    (["--pword2vec", "no/such/pWord2Vec"], "no pWord2Vec binary"),
+    (["--pword2vec", "/bin/false", "--model", "cbow"], "skip-gram with negative sampling only"),
+    (["--combine", "1,many"], "comma-separated whole numbers"),
+    (["--combine", "1,8", "--mpi", "2"], "not --mpi or --vectors"),
+])
+def test_bench_bad_pword2vec_or_combine_options_are_one_line(tmp_path, options, says):
+    planted_corpus(tmp_path / "c.txt", sentences=100)
+    proc = subprocess.run([sys.executable, str(BENCH), "--corpus", str(tmp_path / "c.txt"),
+                           "--repeats", "1", *options], capture_output=True, text=True, timeout=60)
+    assert says in assert_one_line_error(proc)
