@@ -198,7 +198,7 @@ def test_a_run_resumed_with_as_many_processes_gives_the_bytes_of_one_never_stopp
     script = ("import sys\nfrom w2v import TrainConfig, train\n"
               f"train(TrainConfig(corpus={str(tmp_path / 'c.txt')!r}, out=sys.argv[1], "
               "checkpoint=sys.argv[2], threads=1, dim=20, window=2, min_count=1, sample=0, "
-              "epochs=3), quiet=True, stop_when=lambda epoch, chunk: epoch == 2)")
+              "epochs=3), quiet=True, stop_when=lambda epoch, chunk: epoch == 1)")
     stopped = mpiexec(2, "-c", script, tmp_path / "cut.bin", tmp_path / "ck.npz")
     assert stopped.returncode != 0 and not (tmp_path / "cut.bin").exists()
     resumed = mpiexec(2, "-m", "w2v", "train", "--resume", tmp_path / "ck.npz", "-q")
