@@ -291,9 +291,9 @@ class Averaging:
         self.round = self.n_slices if cold else 1  # merges that cover every row
         self.sent = np.empty(max(most, 1) * self.d, np.float32)  # this process's changes
         self.summed = np.empty_like(self.sent)  # everyone's changes
-        self.told = np.zeros(3, np.int64)  # (position, checkpoint wanted, signal)
-        self.heard = np.zeros((self.P, 3), np.int64)
-        self.posted = None  # (slice, requests, thread) of the merge in flight
+        self.told = np.zeros(4, np.int64)  # (position, still training, checkpoint wanted, signal)
+        self.heard = np.zeros((self.P, 4), np.int64)
+        self.posted = None  # (merge point, slice, thread) of the merge in flight
         self.slices_merged, self.full_merges = 0, 0
         self.bytes_moved = 0  # this process's share of what the Allreduces moved
         self.seconds = 0.0  # spent merging, waiting for the other processes included
@@ -316,14 +316,23 @@ class Averaging:
         """This process's ids before its chunk c."""
         return int(self.ends[min(c, self.n_chunks) - 1]) if c > 0 else 0
 
+    def _told(self, c):
+        """What this process tells the others of where it is before its chunk c."""
+        return self._position(c), c < self.n_chunks
+
     def _know_positions(self, c):
-        self.known = self.comm.allreduce(self._position(c))  # everyone's ids, as of own_known
-        self.own_known = self._position(c)
+        self._heard(np.array(self.comm.allgather(self._told(c)), dtype=np.int64), c)
+
+    def _heard(self, heard, c):
+        """Where the processes were before their chunk c: ids trained by all of them (known),
+        by this one (own_known), and how many were still training (moving)."""
+        self.known, self.own_known = int(heard[:, 0].sum()), self._position(c)
+        self.moving = max(1, int(heard[:, 1].sum()))
 
     def fraction(self, epoch, i):
         """How far through the run chunk i of this epoch starts: the others' positions at the
         last merge, and since then this process's progress for each of them."""
-        x = self.known + self.P * (int(self.starts[i]) - self.own_known)
+        x = self.known + self.moving * (int(self.starts[i]) - self.own_known)
         return min(1.0, (epoch * self.N + x) / (self.epochs * self.N))
 
     def _rows(self, R, j):
@@ -351,8 +360,8 @@ class Averaging:
         heard = self._finish_()
         agreed = Agreed()
         if heard is not None:
-            asked = heard[:, 2][heard[:, 2] > 0]
-            agreed = Agreed(int(asked[0]) if len(asked) else 0, bool(heard[0, 1]))
+            asked = heard[:, 3][heard[:, 3] > 0]
+            agreed = Agreed(int(asked[0]) if len(asked) else 0, bool(heard[0, 2]))
         if not agreed:
             self._post(c, checkpoint and self.rank == 0, signum)
         self.seconds += time.perf_counter() - start_time
@@ -366,12 +375,12 @@ class Averaging:
             n = (stop - start) * d
             np.subtract(M[start:stop], M0[start:stop], out=self.sent[offset:offset + n].reshape(-1, d))
             offset += n
-        self.told[:] = (self._position(c), checkpoint, signum)
+        self.told[:] = (*self._told(c), checkpoint, signum)
         requests = [self.comm.Iallreduce(self.sent[:offset], self.summed[:offset]),
                     self.comm.Iallgather(self.told, self.heard)]
         thread = threading.Thread(target=self._drive, args=(requests,), daemon=True)
         thread.start()
-        self.posted = (j, thread)
+        self.posted = (c, j, thread)
         self.bytes_moved += 2 * offset * self.sent.itemsize  # a ring Allreduce: twice the buffer
 
     def _drive(self, requests):
@@ -383,10 +392,11 @@ class Averaging:
     def _finish_(self):
         """Wait for the merge in flight and add the other processes' changes to its rows (the
         sum of all changes to M0, the sum less this process's own to M, which holds them and what
-        it has done since). Returns the processes' (position, checkpoint, signal), or None."""
+        it has done since). Returns each process's (position, still training, checkpoint wanted,
+        signal), or None."""
         if self.posted is None:
             return None
-        j, thread = self.posted
+        c, j, thread = self.posted
         self.posted = None
         waited = time.perf_counter()
         while thread.is_alive():
@@ -401,7 +411,7 @@ class Averaging:
             M[start:stop] += summed
             offset += n
         self.slices_merged += 1
-        self.known, self.own_known = int(self.heard[:, 0].sum()), int(self.told[0])
+        self._heard(self.heard, c)
         return self.heard.copy()
 
     def unite_(self, progress, c):
@@ -424,6 +434,7 @@ class Averaging:
         self._finish_()
         self._merge_all()
         self.known = self.own_known = self.united = 0
+        self.moving = self.P
         ends = self.comm.allgather((progress.cost, progress.pairs, signum))
         progress.cost, progress.pairs = math.fsum(e[0] for e in ends), sum(e[1] for e in ends)
         self.seconds += time.perf_counter() - start_time
