@@ -4,26 +4,28 @@ Started by `mpiexec -n P w2v train ...` (or `srun`), every process reads the cor
 path and caches its own 1/P of it, a byte range cut at newlines (corpus.load_stream's `part`). The
 word counts of the parts are summed on process 0, which sends the merged counts back, so every
 process builds the same vocabulary (checked with a hash). Each process then trains a replica of
-(V, U) on its part; every S words (--sync-every) the replicas are merged with an Allreduce of
-their changes since the last merge, V <- V0 + Σ_p (V_p - V0), V0 the last merged model; the
-HOT_ROWS most frequent words' rows, which change fastest, are merged HOT_SHARES times as often.
-The sum, not the mean (1/P) Σ_p of model averaging: the mean gives every step a weight 1/P, as if each
-process trained at α/P, and measured on the shipped corpus at P = 2 it lost a third of the
-WordSim score (scripts/bench.py --mpi 2); the sum is Hogwild across processes, each step kept
-whole and seen by the others S words late, and the hot rows, which every process moves, are
-merged most often so that their staleness stays short. The schedule counts chunks, so every
-process takes part in every merge even when its part has fewer chunks than another's: it adds
-a change of zero. Process 0 alone prints and writes files. The learning rate follows each
-process's fraction of its own part, which is the global fraction Σ_p tokens_p / Σ_p N_p because
-the parts are cut to equal bytes and the merges keep the processes in step.
+(V, U) on its part; every S words (--sync-every) every row has been merged with an Allreduce of
+the replicas' changes since the last merge, V <- V0 + Σ_p (V_p - V0), V0 the last merged model;
+the HOT_ROWS most frequent words' rows, which change fastest, are merged HOT_SHARES times as
+often. The sum, not the mean (1/P) Σ_p of model averaging: the mean gives every step a weight
+1/P, as if each process trained at α/P, and measured on the shipped corpus at P = 2 it lost a
+third of the WordSim score (scripts/bench.py --mpi 2); the sum is Hogwild across processes,
+each step kept whole and seen by the others a merge late. A merge does not stop training: it is
+posted, and its result applied at the next merge point (docs/math.md section 18). The schedule
+counts chunks, so every process takes part in every merge even when its part has fewer chunks
+than another's. The merges also carry each process's position, from which the learning rate
+follows the global progress, and its requests to checkpoint or stop, which every process then
+meets at the same chunk. Process 0 alone prints and writes files.
 
 Launched without MPI, or with one process, `cluster()` is `Alone`: nothing changes and mpi4py is
 never imported. The launch is told from the environment the launchers set, before any import.
 
 Failures: an error that every process meets before training (a missing corpus, a bad setting) is
-agreed on (`together`) and printed once by process 0; any other way out of a process during the
-job (an error, an exception, a signal) aborts the whole job (MPI_Abort), so no process waits in
-an average for one that is gone. This module knows nothing of the corpus format or the kernels.
+agreed on (`together`) and printed once by process 0; SIGINT or SIGTERM during training is agreed
+on at a merge point (a checkpoint, then every process exits 128 + the signal); any other way out
+of a process during the job (an error, an exception, a signal it does not catch) aborts the whole
+job (MPI_Abort), so no process waits in a merge for one that is gone. This module knows nothing
+of the corpus format or the kernels.
 """
 import atexit
 import hashlib
@@ -39,7 +41,7 @@ import numpy as np
 
 from .errors import W2VError
 
-HOT_ROWS = 1024  # the most frequent words, merged HOT_SHARES times per full merge
+HOT_ROWS = 2048  # the most frequent words, merged HOT_SHARES times per merge of every row
 HOT_SHARES = 8
 _POLL_SECONDS = 0.0005  # between tests of a merge in flight: short against a chunk's training
 
