@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from conftest import assert_one_line_error, group_accuracy, planted_corpus, run_cli
+from conftest import (as_if_at_a_terminal, assert_one_line_error, group_accuracy,
+                      planted_corpus, run_cli)
 from w2v import Vectors, checkpoint, corpus, mpi
 
 BIN = os.path.dirname(sys.executable)
@@ -241,7 +242,7 @@ def test_a_signal_to_mpiexec_saves_a_checkpoint_and_every_process_exits_as_stopp
     job = subprocess.Popen([MPIEXEC, "-n", "2", sys.executable,
                             *_train_args(tmp_path / "c.txt", out, "--epochs", "1000")],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                           start_new_session=True)
+                           start_new_session=True, preexec_fn=as_if_at_a_terminal)
     try:
         _training_processes(job.pid, 2, settle=4)
         job.send_signal(signum)  # what Ctrl-C in a terminal, `timeout` or a scheduler sends
