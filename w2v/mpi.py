@@ -288,6 +288,9 @@ class Averaging:
         self.n_slices = max(1, k // self.k_hot)
         self.d = V.shape[1]
         self.models = [(V, V.copy()), (U, U.copy())]  # (M, M0): M0 the last merge, one everywhere
+        # the busiest rows come first in V and U (the vocabulary is sorted by count), except in
+        # hierarchical softmax's U, whose inner nodes are numbered up to the root (w2v/huffman.py)
+        self.hot_last = [False, config.loss == "hs"]
         most = sum(stop - start for M, M0, start, stop in self._ranges(0))  # slice 0 is the largest
         cold = any(len(M) > HOT_ROWS for M, _ in self.models)
         self.round = self.n_slices if cold else 1  # merges that cover every row
@@ -347,9 +350,11 @@ class Averaging:
         return start, min(start + size, R)
 
     def _ranges(self, j):
-        for M, M0 in self.models:
+        for (M, M0), hot_last in zip(self.models, self.hot_last):
             for part in (0, j + 1):
                 start, stop = self._rows(len(M), part)
+                if hot_last:
+                    start, stop = len(M) - stop, len(M) - start
                 if stop > start:
                     yield M, M0, start, stop
 
