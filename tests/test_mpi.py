@@ -236,7 +236,7 @@ def test_a_run_stopped_mid_epoch_resumes_to_the_bytes_of_one_that_checkpointed_t
 
 @needs_mpi
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_to_mpiexec_saves_a_checkpoint_and_every_process_exits_as_stopped(tmp_path, signum):
+def test_a_signal_to_mpiexec_saves_a_checkpoint_and_exits_128_plus_it(tmp_path, signum):
     planted_corpus(tmp_path / "c.txt", sentences=20000)
     out = tmp_path / "v.bin"
     job = subprocess.Popen([MPIEXEC, "-n", "2", sys.executable,
@@ -272,7 +272,7 @@ def test_the_learning_rate_follows_the_global_progress_when_parts_differ(tmp_pat
     # each process records the fraction of the run at which each of its chunks starts
     script = ("import os, sys\nfrom w2v import TrainConfig, train, sgd\n"
               "seen = []\nrate = sgd.learning_rate\n"
-              "sgd.learning_rate = lambda a, m, fraction: seen.append(fraction) or rate(a, m, fraction)\n"
+              "sgd.learning_rate = lambda a, m, f: seen.append(f) or rate(a, m, f)\n"
               f"train(TrainConfig(corpus={str(path)!r}, out=sys.argv[1], chunk_words=2048, "
               "sync_every=4096, threads=1, dim=8, min_count=1, epochs=1), quiet=True)\n"
               "with open(sys.argv[1] + '.rank' + os.environ['PMI_RANK'], 'w') as f:\n"

@@ -380,7 +380,8 @@ class Averaging:
         d, offset = self.d, 0
         for M, M0, start, stop in self._ranges(j):
             n = (stop - start) * d
-            np.subtract(M[start:stop], M0[start:stop], out=self.sent[offset:offset + n].reshape(-1, d))
+            change = self.sent[offset:offset + n].reshape(-1, d)  # (rows, d)
+            np.subtract(M[start:stop], M0[start:stop], out=change)
             offset += n
         self.told[:] = (*self._told(c), checkpoint, signum)
         requests = [self.comm.Iallreduce(self.sent[:offset], self.summed[:offset]),
@@ -430,7 +431,8 @@ class Averaging:
         self._know_positions(c)
         self.united = c
         cost = self.comm.allreduce(np.array([progress.cost, progress.pairs], dtype=np.float64))
-        progress.cost, progress.pairs = (float(cost[0]), int(cost[1])) if self.rank == 0 else (0.0, 0)
+        held = (float(cost[0]), int(cost[1])) if self.rank == 0 else (0.0, 0)
+        progress.cost, progress.pairs = held
         self.seconds += time.perf_counter() - start_time
 
     def end_epoch_(self, progress, signum):
@@ -448,7 +450,8 @@ class Averaging:
         return next((e[2] for e in ends if e[2]), 0)
 
     def _merge_all(self):
-        """M <- M0 + Σ_p (M_p - M0) on every row of V and U, in place, a block at a time; M0 <- M."""
+        """M <- M0 + Σ_p (M_p - M0) on every row of V and U, in place, a block at a time;
+        M0 <- M."""
         d = self.d
         block = len(self.sent) // d
         for M, M0 in self.models:
