@@ -11,8 +11,9 @@ import time
 
 import pytest
 
-from conftest import assert_one_line_error, group_accuracy, planted_corpus, run_cli
-from w2v import Vectors, corpus, mpi
+from conftest import (as_if_at_a_terminal, assert_one_line_error, group_accuracy,
+                      planted_corpus, run_cli)
+from w2v import Vectors, checkpoint, corpus, mpi
 
 BIN = os.path.dirname(sys.executable)
 MPIEXEC = shutil.which("mpiexec", path=BIN) or shutil.which("mpiexec")
@@ -153,14 +154,14 @@ def test_a_process_killed_mid_run_ends_the_job_with_nothing_at_out(tmp_path):
     assert [p for p in os.listdir(tmp_path) if p.startswith("v.bin")] == []
 
 
-def _training_processes(parent, n, timeout=60):
+def _training_processes(parent, n, timeout=60, settle=5):
     """The pids of the n w2v processes below `parent` (hydra puts a proxy between), once they
-    have been training a while."""
+    have been training a while (`settle` seconds)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = [pid for pid in _descendants(parent) if _cmdline(pid).startswith(sys.executable)]
         if len(found) >= n:
-            time.sleep(5)  # past reading, counting and the first averages
+            time.sleep(settle)  # past reading, counting and the first merges
             return found
         time.sleep(0.2)
     raise AssertionError("mpiexec started no training processes")
@@ -198,12 +199,92 @@ def test_a_run_resumed_with_as_many_processes_gives_the_bytes_of_one_never_stopp
     script = ("import sys\nfrom w2v import TrainConfig, train\n"
               f"train(TrainConfig(corpus={str(tmp_path / 'c.txt')!r}, out=sys.argv[1], "
               "checkpoint=sys.argv[2], threads=1, dim=20, window=2, min_count=1, sample=0, "
-              "epochs=3), quiet=True, stop_when=lambda epoch, chunk: epoch == 2)")
+              "epochs=3), quiet=True, stop_when=lambda epoch, chunk: epoch == 1)")
     stopped = mpiexec(2, "-c", script, tmp_path / "cut.bin", tmp_path / "ck.npz")
     assert stopped.returncode != 0 and not (tmp_path / "cut.bin").exists()
     resumed = mpiexec(2, "-m", "w2v", "train", "--resume", tmp_path / "ck.npz", "-q")
     assert resumed.returncode == 0, resumed.stderr
     assert (tmp_path / "cut.bin").read_bytes() == (tmp_path / "whole.bin").read_bytes()
+
+
+def _stopping_script(tmp_path, stop_at):
+    """Train under mpiexec with small chunks, so that an epoch has many merge points, and a
+    checkpoint agreed at every other one; stop_at: (epoch, chunk) to ask for a stop, or None."""
+    return ("import sys\nfrom w2v import TrainConfig, train\n"
+            f"train(TrainConfig(corpus={str(tmp_path / 'c.txt')!r}, out=sys.argv[1], "
+            "checkpoint=sys.argv[2], checkpoint_every=0, chunk_words=2048, sync_every=4096, "
+            "threads=1, dim=20, window=2, min_count=1, sample=0, epochs=2), quiet=True, "
+            f"stop_when=lambda epoch, chunk: (epoch, chunk) == {stop_at})")
+
+
+@needs_mpi
+def test_a_run_stopped_mid_epoch_resumes_to_the_bytes_of_one_that_checkpointed_there(tmp_path):
+    planted_corpus(tmp_path / "c.txt", sentences=6000)  # about 9 chunks per process and epoch
+    whole = mpiexec(2, "-c", _stopping_script(tmp_path, None), tmp_path / "whole.bin",
+                    tmp_path / "whole.npz")
+    assert whole.returncode == 0, whole.stderr
+    stopped = mpiexec(2, "-c", _stopping_script(tmp_path, (1, 3)), tmp_path / "cut.bin",
+                      tmp_path / "ck.npz")
+    assert stopped.returncode != 0 and "TrainingInterrupted" in stopped.stderr  # process 0's
+    assert not (tmp_path / "cut.bin").exists()
+    saved = checkpoint.load(str(tmp_path / "ck.npz")).progress
+    assert (saved.epoch, saved.chunk) == (1, 4)  # asked before chunk 3, agreed at the next merge
+    resumed = mpiexec(2, "-m", "w2v", "train", "--resume", tmp_path / "ck.npz", "-q")
+    assert resumed.returncode == 0, resumed.stderr
+    assert (tmp_path / "cut.bin").read_bytes() == (tmp_path / "whole.bin").read_bytes()
+
+
+@needs_mpi
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_mpiexec_saves_a_checkpoint_and_exits_128_plus_it(tmp_path, signum):
+    planted_corpus(tmp_path / "c.txt", sentences=20000)
+    out = tmp_path / "v.bin"
+    job = subprocess.Popen([MPIEXEC, "-n", "2", sys.executable,
+                            *_train_args(tmp_path / "c.txt", out, "--epochs", "1000")],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True, preexec_fn=as_if_at_a_terminal)
+    try:
+        _training_processes(job.pid, 2, settle=4)
+        job.send_signal(signum)  # what Ctrl-C in a terminal, `timeout` or a scheduler sends
+        _, stderr = job.communicate(timeout=TIMEOUT)
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+            job.wait()
+    assert job.returncode == 128 + signum, stderr
+    assert stderr.count("checkpoint saved to") == 1
+    assert not out.exists()
+    saved = checkpoint.load(str(out) + ".ckpt")
+    assert 0 < saved.progress.epoch < 1000
+
+
+@needs_mpi
+def test_the_learning_rate_follows_the_global_progress_when_parts_differ(tmp_path):
+    # the parts are cut to equal bytes: long words in the first half, short ones in the second,
+    # give process 0 about a tenth of the tokens
+    path = tmp_path / "c.txt"
+    long_words = [f"{w * 30}" for w in "abcdefgh"]
+    with open(path, "w") as f:
+        for i in range(1500):
+            f.write(" ".join(long_words[(i + j) % 8] for j in range(5)) + "\n")
+        for i in range(15000):
+            f.write(" ".join("abcdefgh"[(i + j) % 8] for j in range(5)) + "\n")
+    # each process records the fraction of the run at which each of its chunks starts
+    script = ("import os, sys\nfrom w2v import TrainConfig, train, sgd\n"
+              "seen = []\nrate = sgd.learning_rate\n"
+              "sgd.learning_rate = lambda a, m, f: seen.append(f) or rate(a, m, f)\n"
+              f"train(TrainConfig(corpus={str(path)!r}, out=sys.argv[1], chunk_words=2048, "
+              "sync_every=4096, threads=1, dim=8, min_count=1, epochs=1), quiet=True)\n"
+              "with open(sys.argv[1] + '.rank' + os.environ['PMI_RANK'], 'w') as f:\n"
+              "    f.write(' '.join(map(str, seen)))")
+    proc = mpiexec(2, "-c", script, tmp_path / "v.bin")
+    assert proc.returncode == 0, proc.stderr
+    short, long = ([float(x) for x in (tmp_path / f"v.bin.rank{r}").read_text().split()]
+                   for r in (0, 1))
+    assert len(short) >= 3 and len(long) > 5 * len(short)
+    assert max(short) < 0.4  # its own part done, the run is far from done
+    assert max(long) > 0.8
+    assert long == sorted(long)
 
 
 @needs_mpi

@@ -109,9 +109,10 @@ class TrainConfig:
                         minimum=0, maximum=2 ** 63 - 1)
     threads: int = setting(usable_cores(), "Training threads (Hogwild); default: the cores this "
                                            "process may use.", minimum=1, maximum=4096, model=False)
-    sync_every: int = setting(262_144, "With several processes (mpiexec, srun): words each "
-                                       "process trains between merges of their models; the "
-                                       "most frequent words' rows are merged 8 times as often.",
+    sync_every: int = setting(1_048_576, "With several processes (mpiexec, srun): words each "
+                                         "process trains while every row of their models is "
+                                         "merged once; the most frequent words' rows are merged "
+                                         "8 times as often.",
                               minimum=1, maximum=10 ** 12, model=False)
     batch_words: int = setting(1024, "Pairs per matrix product of the softmax loss: bounds its "
                                      "(batch x W) score matrix.", minimum=1, maximum=1_000_000)

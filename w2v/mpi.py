@@ -4,31 +4,35 @@ Started by `mpiexec -n P w2v train ...` (or `srun`), every process reads the cor
 path and caches its own 1/P of it, a byte range cut at newlines (corpus.load_stream's `part`). The
 word counts of the parts are summed on process 0, which sends the merged counts back, so every
 process builds the same vocabulary (checked with a hash). Each process then trains a replica of
-(V, U) on its part; every S words (--sync-every) the replicas are merged with an Allreduce of
-their changes since the last merge, V <- V0 + Σ_p (V_p - V0), V0 the last merged model; the
-HOT_ROWS most frequent words' rows, which change fastest, are merged HOT_SHARES times as often.
-The sum, not the mean (1/P) Σ_p of model averaging: the mean gives every step a weight 1/P, as if each
-process trained at α/P, and measured on the shipped corpus at P = 2 it lost a third of the
-WordSim score (scripts/bench.py --mpi 2); the sum is Hogwild across processes, each step kept
-whole and seen by the others S words late, and the hot rows, which every process moves, are
-merged most often so that their staleness stays short. The schedule counts chunks, so every
-process takes part in every merge even when its part has fewer chunks than another's: it adds
-a change of zero. Process 0 alone prints and writes files. The learning rate follows each
-process's fraction of its own part, which is the global fraction Σ_p tokens_p / Σ_p N_p because
-the parts are cut to equal bytes and the merges keep the processes in step.
+(V, U) on its part; every S words (--sync-every) every row has been merged with an Allreduce of
+the replicas' changes since the last merge, V <- V0 + Σ_p (V_p - V0), V0 the last merged model;
+the HOT_ROWS most frequent words' rows, which change fastest, are merged HOT_SHARES times as
+often. The sum, not the mean (1/P) Σ_p of model averaging: the mean gives every step a weight
+1/P, as if each process trained at α/P, and measured on the shipped corpus at P = 2 it lost a
+third of the WordSim score (scripts/bench.py --mpi 2); the sum is Hogwild across processes,
+each step kept whole and seen by the others a merge late. A merge does not stop training: it is
+posted, and its result applied at the next merge point (docs/math.md section 18). The schedule
+counts chunks, so every process takes part in every merge even when its part has fewer chunks
+than another's. The merges also carry each process's position, from which the learning rate
+follows the global progress, and its requests to checkpoint or stop, which every process then
+meets at the same chunk. Process 0 alone prints and writes files.
 
 Launched without MPI, or with one process, `cluster()` is `Alone`: nothing changes and mpi4py is
 never imported. The launch is told from the environment the launchers set, before any import.
 
 Failures: an error that every process meets before training (a missing corpus, a bad setting) is
-agreed on (`together`) and printed once by process 0; any other way out of a process during the
-job (an error, an exception, a signal) aborts the whole job (MPI_Abort), so no process waits in
-an average for one that is gone. This module knows nothing of the corpus format or the kernels.
+agreed on (`together`) and printed once by process 0; SIGINT or SIGTERM during training is agreed
+on at a merge point (a checkpoint, then every process exits 128 + the signal); any other way out
+of a process during the job (an error, an exception, a signal it does not catch) aborts the whole
+job (MPI_Abort), so no process waits in a merge for one that is gone. This module knows nothing
+of the corpus format or the kernels.
 """
 import atexit
 import hashlib
+import math
 import os
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,9 +41,9 @@ import numpy as np
 
 from .errors import W2VError
 
-HOT_ROWS = 1024  # the most frequent words, merged HOT_SHARES times per full merge
+HOT_ROWS = 2048  # the most frequent words, merged HOT_SHARES times per merge of every row
 HOT_SHARES = 8
-_BLOCK_ROWS = 1 << 14  # rows merged per Allreduce: bounds the buffer, not the traffic
+_POLL_SECONDS = 0.0005  # between tests of a merge in flight: short against a chunk's training
 
 # what mpiexec (MPICH, Intel MPI: PMI_SIZE; Open MPI: OMPI_COMM_WORLD_SIZE) and srun
 # (SLURM_STEP_NUM_TASKS, set in a job step, not in the batch script) tell the processes they start
@@ -97,30 +101,54 @@ class Alone:
     def check_resume(self, resumed, path):
         _check_processes(resumed, path, 1)
 
-    def replicas(self, V, U, n_chunks, config):
-        return NoAveraging()
+    def replicas(self, V, U, chunks, config, progress):
+        return NoAveraging(chunks, config)
 
     def total(self, x):
+        return x
+
+    def largest(self, x):
         return x
 
     def finish(self):
         pass
 
 
+class Agreed:
+    """What the processes agreed on at a chunk boundary: stop (with this signal), or checkpoint."""
+
+    def __init__(self, signum=0, checkpoint=False):
+        self.signum, self.checkpoint = signum, checkpoint
+
+    def __bool__(self):
+        return bool(self.signum or self.checkpoint)
+
+
 class NoAveraging:
-    """The single process's schedule: never an average."""
+    """The single process's schedule: never a merge; its own requests are agreed at once, and the
+    learning rate follows its position in the corpus."""
     averages = 0
     bytes_moved = 0
-    seconds = 0.0
+    seconds = waiting_seconds = 0.0
 
-    def due(self, c):
-        return False
+    def __init__(self, chunks, config):
+        self.starts, self.N, self.epochs = chunks[0], int(chunks[1][-1]), config.epochs
 
-    def average_(self, c):
+    def chunks(self, n_chunks):
+        return n_chunks
+
+    def fraction(self, epoch, i):
+        """How far through the run chunk i of this epoch starts."""
+        return (epoch * self.N + self.starts[i]) / (self.epochs * self.N)
+
+    def agree(self, i, checkpoint, signum):
+        return Agreed(signum, checkpoint)
+
+    def unite_(self, progress, i):
         pass
 
-    def end_epoch_(self, progress):
-        pass
+    def end_epoch_(self, progress, signum):
+        return 0  # a stop is taken before the next chunk
 
 
 def _check_processes(resumed, path, size):
@@ -212,12 +240,16 @@ class MpiCluster:
     def check_resume(self, resumed, path):
         _check_processes(resumed, path, self.size)
 
-    def replicas(self, V, U, n_chunks, config):
-        return Averaging(self.comm, self.MPI, V, U, n_chunks, config)
+    def replicas(self, V, U, chunks, config, progress):
+        return Averaging(self.comm, self.MPI, V, U, chunks, config, progress)
 
     def total(self, x):
         """The sum of x over the processes."""
         return self.comm.allreduce(x)
+
+    def largest(self, x):
+        """The largest x over the processes."""
+        return self.comm.allreduce(x, op=self.MPI.MAX)
 
 
 class _Elsewhere(W2VError):
@@ -229,63 +261,209 @@ class _Elsewhere(W2VError):
 class Averaging:
     """When and what the replicas merge (see the module's docstring), counted in chunks.
 
-    After its c-th chunk of an epoch a process merges every row if c is a multiple of k (S
-    words in chunks), else the hot rows if c is a multiple of k / HOT_SHARES; merges go on
-    while c is below the largest part's chunk count, so every process makes the same calls. The
-    epoch ends with a merge of every row and the epoch's cost summed over the processes.
+    The boundary before a process's chunk c is a merge point when c is a multiple of k_hot =
+    k / HOT_SHARES (k: S words in chunks) and below the largest part's chunk count, so every
+    process makes the same calls, training or not. Each merge point merges the hot rows and one
+    of HOT_SHARES slices of the other rows, in turn: every row is merged every k chunks, the hot
+    rows every k_hot, and every merge moves about as much. A merge does not stop training: its
+    changes are posted (a non-blocking Allreduce, driven by a thread that sleeps between tests),
+    and at the next merge point, when it has long arrived, the other processes' changes are
+    added as a correction. A process waits only for a process more than a merge behind.
+
+    Each merge also tells every process where the others are, which sets the learning rate
+    (fraction), and what they ask for: a checkpoint (process 0's clock) or a stop (a signal).
+    Both happen at the same merge point on every process, after a merge of every row, when the
+    replicas are one (unite_). The epoch ends the same way, with the epoch's cost summed.
     """
 
-    def __init__(self, comm, MPI, V, U, n_chunks, config):
-        self.comm, self.MPI, self.V, self.U = comm, MPI, V, U
-        self.V0, self.U0 = V.copy(), U.copy()  # the last merge; the same on every process
-        self.n_chunks = n_chunks
-        self.most_chunks = comm.allreduce(n_chunks, op=MPI.MAX)
-        self.k = max(1, round(config.sync_every / config.chunk_words))
-        self.k_hot = max(1, self.k // HOT_SHARES)
-        self.hot = min(HOT_ROWS, len(V))
-        self.averages = 0  # merges of every row done
+    def __init__(self, comm, MPI, V, U, chunks, config, progress):
+        self.comm, self.MPI = comm, MPI
+        self.rank, self.P = comm.Get_rank(), comm.Get_size()
+        self.starts, self.ends = chunks[0], chunks[1]
+        self.n_chunks, self.epochs = len(self.ends), config.epochs
+        self.most_chunks = comm.allreduce(self.n_chunks, op=MPI.MAX)
+        self.N = comm.allreduce(int(self.ends[-1]))  # ids in all the parts: an epoch's progress
+        k = max(1, round(config.sync_every / config.chunk_words))
+        self.k_hot = max(1, k // HOT_SHARES)
+        self.n_slices = max(1, k // self.k_hot)
+        self.d = V.shape[1]
+        self.models = [(V, V.copy()), (U, U.copy())]  # (M, M0): M0 the last merge, one everywhere
+        # the busiest rows come first in V and U (the vocabulary is sorted by count), except in
+        # hierarchical softmax's U, whose inner nodes are numbered up to the root (w2v/huffman.py)
+        self.hot_last = [False, config.loss == "hs"]
+        most = sum(stop - start for M, M0, start, stop in self._ranges(0))  # slice 0 is the largest
+        cold = any(len(M) > HOT_ROWS for M, _ in self.models)
+        self.round = self.n_slices if cold else 1  # merges that cover every row
+        self.sent = np.empty(max(most, 1) * self.d, np.float32)  # this process's changes
+        self.summed = np.empty_like(self.sent)  # everyone's changes
+        self.told = np.zeros(4, np.int64)  # (position, still training, checkpoint wanted, signal)
+        self.heard = np.zeros((self.P, 4), np.int64)
+        self.posted = None  # (merge point, slice, thread) of the merge in flight
+        self.slices_merged, self.full_merges = 0, 0
         self.bytes_moved = 0  # this process's share of what the Allreduces moved
-        self.seconds = 0.0  # spent merging, waiting for the slowest process included
+        self.seconds = 0.0  # spent merging, waiting for the other processes included
+        self.waiting_seconds = 0.0  # of which waiting for a merge to arrive
+        if self.rank > 0:  # a checkpoint's cost so far is all the processes' (unite_)
+            progress.cost, progress.pairs = 0.0, 0
+        self._know_positions(progress.chunk)
+        self.united = progress.chunk  # a checkpoint's replicas are one: no merge there
 
-    def _rows(self, c):
-        """How many rows (from the most frequent) the average after chunk c covers, or 0."""
-        if c >= self.most_chunks:
-            return 0  # the epoch's end averages everything anyway
-        if c % self.k == 0:
-            return len(self.V)
-        return self.hot if c % self.k_hot == 0 else 0
+    @property
+    def averages(self):
+        """Merges of every row done: whole rounds of the slices, and the full merges."""
+        return self.full_merges + self.slices_merged // self.round
 
-    def due(self, c):
-        return self._rows(c) > 0
+    def chunks(self, n_chunks):
+        """The chunk boundaries this process walks: the largest part's, training or not."""
+        return self.most_chunks
 
-    def average_(self, c):
-        """Average after this process's chunk c: no chunk may be in flight."""
-        self._average_(self._rows(c))
+    def _position(self, c):
+        """This process's ids before its chunk c."""
+        return int(self.ends[min(c, self.n_chunks) - 1]) if c > 0 else 0
 
-    def end_epoch_(self, progress):
-        """The averages this process's part has no chunk for, then every row, and the epoch's
-        cost and pairs summed over the processes (into progress, in place)."""
-        for c in range(self.n_chunks + 1, self.most_chunks):
-            if self.due(c):
-                self.average_(c)
-        self._average_(len(self.V))
-        total = self.comm.allreduce(np.array([progress.cost, progress.pairs], dtype=np.float64))
-        progress.cost, progress.pairs = float(total[0]), int(total[1])
+    def _told(self, c):
+        """What this process tells the others of where it is before its chunk c."""
+        return self._position(c), c < self.n_chunks
 
-    def _average_(self, rows):
-        """M <- M0 + Σ_p (M_p - M0) on rows [0, rows) of V and U, in place; M0 <- M."""
+    def _know_positions(self, c):
+        self._heard(np.array(self.comm.allgather(self._told(c)), dtype=np.int64), c)
+
+    def _heard(self, heard, c):
+        """Where the processes were before their chunk c: ids trained by all of them (known),
+        by this one (own_known), and how many were still training (moving)."""
+        self.known, self.own_known = int(heard[:, 0].sum()), self._position(c)
+        self.moving = max(1, int(heard[:, 1].sum()))
+
+    def fraction(self, epoch, i):
+        """How far through the run chunk i of this epoch starts: the others' positions at the
+        last merge, and since then this process's progress for each of them."""
+        x = self.known + self.moving * (int(self.starts[i]) - self.own_known)
+        return min(1.0, (epoch * self.N + x) / (self.epochs * self.N))
+
+    def _rows(self, R, j):
+        """Rows [start, stop) of a matrix of R rows in slice j's merge (the hot rows: j = 0)."""
+        hot = min(HOT_ROWS, R)
+        if j == 0:
+            return 0, hot
+        size = -(-(R - hot) // self.n_slices)
+        start = min(hot + (j - 1) * size, R)
+        return start, min(start + size, R)
+
+    def _ranges(self, j):
+        for (M, M0), hot_last in zip(self.models, self.hot_last):
+            for part in (0, j + 1):
+                start, stop = self._rows(len(M), part)
+                if hot_last:
+                    start, stop = len(M) - stop, len(M) - start
+                if stop > start:
+                    yield M, M0, start, stop
+
+    def agree(self, c, checkpoint, signum):
+        """At the boundary before chunk c: at a merge point, finish the merge in flight, then
+        either agree on what a process asked for or post this process's next changes."""
+        if not (0 < c < self.most_chunks and c % self.k_hot == 0) or c == self.united:
+            return Agreed()  # not a merge point, or one where the replicas were just made one
         start_time = time.perf_counter()
-        for M, M0 in ((self.V, self.V0), (self.U, self.U0)):
-            for start in range(0, rows, _BLOCK_ROWS):
-                stop = min(start + _BLOCK_ROWS, rows)
-                change = M[start:stop] - M0[start:stop]  # (rows, d) contiguous
+        heard = self._finish_()
+        agreed = Agreed()
+        if heard is not None:
+            asked = heard[:, 3][heard[:, 3] > 0]
+            agreed = Agreed(int(asked[0]) if len(asked) else 0, bool(heard[0, 2]))
+        if not agreed:
+            self._post(c, checkpoint and self.rank == 0, signum)
+        self.seconds += time.perf_counter() - start_time
+        return agreed
+
+    def _post(self, c, checkpoint, signum):
+        """Send this process's changes to the rows of the slice due at c, without waiting."""
+        j = (c // self.k_hot) % self.n_slices
+        d, offset = self.d, 0
+        for M, M0, start, stop in self._ranges(j):
+            n = (stop - start) * d
+            change = self.sent[offset:offset + n].reshape(-1, d)  # (rows, d)
+            np.subtract(M[start:stop], M0[start:stop], out=change)
+            offset += n
+        self.told[:] = (*self._told(c), checkpoint, signum)
+        requests = [self.comm.Iallreduce(self.sent[:offset], self.summed[:offset]),
+                    self.comm.Iallgather(self.told, self.heard)]
+        thread = threading.Thread(target=self._drive, args=(requests,), daemon=True)
+        thread.start()
+        self.posted = (c, j, thread)
+        self.bytes_moved += 2 * offset * self.sent.itemsize  # a ring Allreduce: twice the buffer
+
+    def _drive(self, requests):
+        """Test the requests until they are done: MPI moves data only inside its calls, and a
+        blocking wait would spin on a core the other processes may need."""
+        while not self.MPI.Request.Testall(requests):
+            time.sleep(_POLL_SECONDS)
+
+    def _finish_(self):
+        """Wait for the merge in flight and add the other processes' changes to its rows (the
+        sum of all changes to M0, the sum less this process's own to M, which holds them and what
+        it has done since). Returns each process's (position, still training, checkpoint wanted,
+        signal), or None."""
+        if self.posted is None:
+            return None
+        c, j, thread = self.posted
+        self.posted = None
+        waited = time.perf_counter()
+        while thread.is_alive():
+            thread.join(0.1)  # in slices, so that the process still takes signals
+        self.waiting_seconds += time.perf_counter() - waited
+        d, offset = self.d, 0
+        for M, M0, start, stop in self._ranges(j):
+            n = (stop - start) * d
+            summed = self.summed[offset:offset + n].reshape(-1, d)
+            M0[start:stop] += summed
+            summed -= self.sent[offset:offset + n].reshape(-1, d)
+            M[start:stop] += summed
+            offset += n
+        self.slices_merged += 1
+        self._heard(self.heard, c)
+        return self.heard.copy()
+
+    def unite_(self, progress, c):
+        """Merge every row, blocking, so that the replicas are one, before chunk c; the cost so
+        far becomes all the processes' sum, held by process 0 (for a checkpoint)."""
+        start_time = time.perf_counter()
+        self._finish_()
+        self._merge_all()
+        self._know_positions(c)
+        self.united = c
+        cost = self.comm.allreduce(np.array([progress.cost, progress.pairs], dtype=np.float64))
+        held = (float(cost[0]), int(cost[1])) if self.rank == 0 else (0.0, 0)
+        progress.cost, progress.pairs = held
+        self.seconds += time.perf_counter() - start_time
+
+    def end_epoch_(self, progress, signum):
+        """Merge every row, and sum the epoch's cost and pairs over the processes (into
+        progress, in place); the next epoch's positions start from zero. Returns the signal
+        of the first process that asked to stop, or 0."""
+        start_time = time.perf_counter()
+        self._finish_()
+        self._merge_all()
+        self.known = self.own_known = self.united = 0
+        self.moving = self.P
+        ends = self.comm.allgather((progress.cost, progress.pairs, signum))
+        progress.cost, progress.pairs = math.fsum(e[0] for e in ends), sum(e[1] for e in ends)
+        self.seconds += time.perf_counter() - start_time
+        return next((e[2] for e in ends if e[2]), 0)
+
+    def _merge_all(self):
+        """M <- M0 + Σ_p (M_p - M0) on every row of V and U, in place, a block at a time;
+        M0 <- M."""
+        d = self.d
+        block = len(self.sent) // d
+        for M, M0 in self.models:
+            for start in range(0, len(M), block):
+                stop = min(start + block, len(M))
+                change = self.sent[:(stop - start) * d].reshape(-1, d)  # (rows, d)
+                np.subtract(M[start:stop], M0[start:stop], out=change)
                 self.comm.Allreduce(self.MPI.IN_PLACE, change)
                 M0[start:stop] += change
                 M[start:stop] = M0[start:stop]
-                self.bytes_moved += 2 * change.nbytes  # a ring Allreduce: about twice the buffer
-        if rows == len(self.V):
-            self.averages += 1
-        self.seconds += time.perf_counter() - start_time
+                self.bytes_moved += 2 * change.nbytes
+        self.full_merges += 1
 
 
 def scaled(bar, size):

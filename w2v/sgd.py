@@ -91,11 +91,11 @@ class _Chunks:
         self.limit = 2 * threads
         self.in_flight = set()
 
-    def submit(self, epoch, i):
+    def submit(self, epoch, i, fraction):
         if self.pool is None:
-            self.tally(self.work(epoch, i))
+            self.tally(self.work(epoch, i, fraction))
             return
-        self.in_flight.add(self.pool.submit(self.work, epoch, i))
+        self.in_flight.add(self.pool.submit(self.work, epoch, i, fraction))
         if len(self.in_flight) >= self.limit:
             done, self.in_flight = wait(self.in_flight, return_when=FIRST_COMPLETED)
             for future in done:
@@ -123,51 +123,56 @@ def run_(read, chunks, remap, keep, step, V, U, config, progress, bar=None, on_c
     tokens) from corpus.chunk_bounds; remap and keep: what native.prepare_chunk needs.
     on_checkpoint(progress) is called every config.checkpoint_every seconds and at the end of every
     epoch, with no chunk in flight. stop_when(epoch, chunk), called before each chunk, stops the
-    run as Ctrl-C does when it returns True. replicas (w2v/mpi.py), with several processes, says
-    after which chunks the processes merge their models, with no chunk in flight; their
-    checkpoints are taken at the end of an epoch only, when the models are one.
+    run as Ctrl-C does when it returns True. replicas (w2v/mpi.py), with several processes, merges
+    the processes' models at chunk boundaries, sets each chunk's learning rate from the global
+    progress, and has the processes agree on when to checkpoint and stop (at a merge point, a
+    chunk or two after a process asked); the single process's (the default) agrees at once.
     Raises Stopped after draining the chunks in flight, Diverged on a cost that is not finite.
     Returns the corpus tokens trained.
     """
     n_chunks = len(chunks[0])
     work = _chunk_work(read, chunks, remap, keep, step, V, U, config)
     tally = _Tally(progress, bar, config.epochs)
-    replicas = replicas or mpi.NoAveraging()
-    every = config.checkpoint_every if isinstance(replicas, mpi.NoAveraging) else math.inf
-    due = _Clock(every if on_checkpoint else math.inf)
+    replicas = replicas or mpi.NoAveraging(chunks, config)
+    due = _Clock(config.checkpoint_every if on_checkpoint else math.inf)
     with StopRequest() as stop, _Chunks(config.threads, work, tally) as pending:
         while progress.epoch < config.epochs:
-            for i in range(progress.chunk, n_chunks):
-                if stop.signum or (stop_when is not None and stop_when(progress.epoch, i)):
+            first, wanted, asked = progress.chunk, False, 0
+            for i in range(first, replicas.chunks(n_chunks)):
+                asked = asked or stop.signum or (stop_when is not None and
+                                                 stop_when(progress.epoch, i) and signal.SIGINT)
+                wanted = wanted or (i > first and due())  # the epoch's end checkpoints anyway
+                agreed = replicas.agree(i, wanted, asked)
+                if agreed:
                     pending.drain()
+                    replicas.unite_(progress, i)
                     progress.chunk = i
-                    raise Stopped(stop.signum or signal.SIGINT)
-                pending.submit(progress.epoch, i)
-                if replicas.due(i + 1):
-                    pending.drain()
-                    replicas.average_(i + 1)
-                if i + 1 < n_chunks and due():  # the epoch's end checkpoints anyway
-                    pending.drain()
-                    progress.chunk = i + 1
+                    if agreed.signum:
+                        raise Stopped(agreed.signum)
                     on_checkpoint(progress)
+                    wanted = False
+                if i < n_chunks:  # a process with a shorter part still takes part in the merges
+                    pending.submit(progress.epoch, i, replicas.fraction(progress.epoch, i))
             pending.drain()
-            replicas.end_epoch_(progress)
+            asked = replicas.end_epoch_(progress, asked or stop.signum or 0)
             progress.end_epoch_()
             if on_checkpoint:
                 on_checkpoint(progress)
                 due.reset()
+            if asked and progress.epoch < config.epochs:
+                raise Stopped(asked)
     return tally.tokens
 
 
 def _chunk_work(read, chunks, remap, keep, step, V, U, config):
-    """work(epoch, i) trains chunk i of that epoch -> (cost, pairs, tokens, alpha)."""
+    """work(epoch, i, fraction) trains chunk i of that epoch, `fraction` of the way through the
+    run -> (cost, pairs, tokens, alpha)."""
     starts, ends, tokens = chunks
-    N, E = int(ends[-1]), config.epochs
     keep = keep.astype(np.float32)
 
-    def work(epoch, i):
+    def work(epoch, i, fraction):
         state = chunk_seed(config.seed, epoch, i)
-        alpha = learning_rate(config.alpha, config.min_alpha, (epoch * N + starts[i]) / (E * N))
+        alpha = learning_rate(config.alpha, config.min_alpha, fraction)
         sen, state = native.prepare_chunk(read(starts[i], ends[i]), remap, keep, state)
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is told by its cost
             cost, pairs, _ = step(sen, V, U, alpha, np.uint64(state))

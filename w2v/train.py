@@ -171,9 +171,10 @@ def _train(config, sentences, quiet, stop_when, evaluate, given, start=None):
         _check_known(stream, remap, log)
     V, U, progress = _start(config, len(vocab), resumed)
     chunks = corpus.chunk_bounds(stream, config.chunk_words)
-    if progress.chunk > len(chunks[0]):
+    most_chunks = cluster.largest(len(chunks[0]))  # the schedule under MPI walks the longest part
+    if progress.chunk > most_chunks:
         raise W2VError(f"checkpoint {config.resume} is damaged: chunk {progress.chunk} is beyond "
-                       f"the corpus's {len(chunks[0])}")
+                       f"the corpus's {most_chunks}")
 
     compile_start = time.perf_counter()
     native.backend(log=log)
@@ -187,7 +188,7 @@ def _train(config, sentences, quiet, stop_when, evaluate, given, start=None):
     compile_seconds = time.perf_counter() - compile_start
 
     start = time.perf_counter()
-    replicas = cluster.replicas(V, U, len(chunks[0]), config)
+    replicas = cluster.replicas(V, U, chunks, config, progress)
     trained = _run(config, stream, chunks, remap, keep, step, vocab, V, U, progress, stop_when,
                    quiet, replicas, counted.key, cluster)
     train_seconds = time.perf_counter() - start
@@ -204,6 +205,7 @@ def _train(config, sentences, quiet, stop_when, evaluate, given, start=None):
         stats["averages"] = replicas.averages
         stats["bytes_averaged"] = cluster.total(replicas.bytes_moved)
         stats["averaging_seconds"] = round(replicas.seconds, 3)  # process 0's
+        stats["averaging_wait_seconds"] = round(replicas.waiting_seconds, 3)  # of which waiting
     if evaluate and cluster.rank == 0:
         stats["eval"] = evaluate_all(vectors)
     if cluster.rank == 0:
@@ -395,11 +397,12 @@ def _run(config, stream, chunks, remap, keep, step, vocab, V, U, progress, stop_
                             save_periodic_checkpoint if config.checkpoint else None, stop_when,
                             replicas)
         except sgd.Stopped as stopped:
-            if cluster.size > 1:
-                raise W2VError("stopped; with several processes the checkpoint (--checkpoint) is "
-                               "the one of the last finished epoch") from None
             if path:
-                save_checkpoint(progress)
+                with cluster.together():  # process 0 saves, the replicas being one (sgd.run_)
+                    save_checkpoint(progress)
+            cluster.finish()
+            if cluster.rank > 0:  # process 0 alone says so
+                sys.exit(128 + stopped.signum)
             raise TrainingInterrupted(path, stopped.signum) from None
 
 
