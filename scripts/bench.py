@@ -113,7 +113,7 @@ def worker_w2v(args):
                                     model=args.model, loss=args.loss, alpha=args.alpha,
                                     window=args.window, negative=args.negative,
                                     min_count=args.min_count, sample=args.sample, seed=args.seed,
-                                    sync_every=args.sync_every,
+                                    **({} if args.sync_every is None else {"sync_every": args.sync_every}),
                                     **({} if args.combine is None else {"combine": args.combine}),
                                     cache_dir=os.path.join(tmp, "ids")), quiet=True)
         total, cpu = time.perf_counter() - start, cpu_seconds() - cpu
@@ -254,8 +254,9 @@ def run_worker(tool, args, threads, corpus, processes=1, combine=None):
            "--threads", str(threads), "--epochs", str(args.epochs), "--dim", str(args.dim),
            "--window", str(args.window), "--negative", str(args.negative),
            "--model", args.model, "--loss", args.loss, "--alpha", str(args.alpha),
-           "--min-count", str(args.min_count), "--sample", str(args.sample), "--seed", str(args.seed),
-           "--sync-every", str(args.sync_every)]
+           "--min-count", str(args.min_count), "--sample", str(args.sample), "--seed", str(args.seed)]
+    if args.sync_every is not None:
+        cmd += ["--sync-every", str(args.sync_every)]
     if combine is not None:
         cmd += ["--combine", str(combine)]
     if not args.score:
@@ -361,6 +362,8 @@ def plain_copy(path, out):
 
 def compare_mpi(args, corpus):
     """P processes x 1 thread against 1 process x 1 thread, alternating, median of the repeats."""
+    from w2v.config import TrainConfig
+
     runs = {1: [], args.mpi: []}
     for _ in range(args.repeats):
         for processes in runs:
@@ -370,8 +373,9 @@ def compare_mpi(args, corpus):
         rows[processes] = {k: statistics.median(r[k] for r in results)
                            for k in results[0] if isinstance(results[0][k], (int, float))}
     one, many = rows[1], rows[args.mpi]
+    sync_every = args.sync_every or TrainConfig.sync_every
     print(f"\n{args.mpi} processes x 1 thread vs 1 process x 1 thread (--sync-every "
-          f"{args.sync_every:,})")
+          f"{sync_every:,})")
     print(f"  {'':>12} {'words/s':>10} {'WordSim':>8} {'analogy':>8} {'averages':>9} "
           f"{'MB averaged':>12} {'s merging':>10}")
     for processes, r in rows.items():
@@ -542,8 +546,8 @@ def main():
     p.add_argument("--query-words", help=argparse.SUPPRESS)
     p.add_argument("--mpi", type=int, default=None, metavar="P",
                    help="P processes x 1 thread (mpiexec) against 1 x 1, instead of gensim")
-    p.add_argument("--sync-every", type=int, default=262_144,
-                   help="words per process between averages, with --mpi")
+    p.add_argument("--sync-every", type=int, default=None,
+                   help="with --mpi: w2v's --sync-every [default: w2v's]")
     p.add_argument("--combine", default=None, metavar="LIST",
                    help="comma-separated --combine values: w2v runs once per value [default: "
                         "w2v's default, one run]")
