@@ -6,7 +6,7 @@ threads train different chunks at once, all on the same V and U without locks (H
 plain-numpy reference for what each update must compute is w2v/losses.py; tests/test_kernels.py
 checks these kernels against it.
 
-The math and its names are docs/math.md's, sections 8 and 9 (V, U, v_c, u_o, W, d, K, alpha). A
+The math and its names are docs/math.md's, sections 8-9a (V, U, v_c, u_o, W, d, K, alpha). A
 pair is (input word, output word): the input word's row of V is v_c, the output word's row of U
 is u_o. For each position t of a sentence with a dynamic window of radius b, the inputs are the
 context words w_{t-b..t+b} (t itself excluded) and the output is the centre word w_t, as in
@@ -277,7 +277,7 @@ static double block_update(float *V, float *U, int64_t d, int64_t ld, float alph
         memset(grad_in + a * d, 0, d * sizeof(float));
         add_rows(grad_in + a * d, U, ld, outputs, G + a * n_out, 1, n_out, d);
     }
-    for (int64_t t = 0; t < n_out; t++) {  /* U[outputs] += G^T @ V[inputs]: (n_out, n_in) @ (n_in, d) */
+    for (int64_t t = 0; t < n_out; t++) {  /* U[outputs] += G^T @ V[inputs] */
         add_rows(U + outputs[t] * ld, V, ld, inputs, G + t, n_out, n_in, d);
     }
     for (int64_t a = 0; a < n_in; a++) {  /* V[inputs] += grad_in, after U used the old V */
@@ -351,7 +351,7 @@ typedef struct {
     float *signs;      /* (C + K,) +1 for the centres, -1 for the negatives */
     int32_t *radii;    /* (C,) the centres' radii */
     int32_t *ahead;    /* (2, K) this block's negatives and the next one's */
-    uint64_t *equal;   /* (K,) for each negative, the centres whose word it is: bit j for centre j */
+    uint64_t *equal;   /* (K,) for each negative, the centres whose word it is (bit j) */
     float *grad_in;    /* (P, d) */
     float *G;          /* (P, C + K) */
     float *weights;    /* (P, C + K) how many times each (input, output) pair is in the cost */
