@@ -33,7 +33,7 @@ bench-pword2vec: install
 	@test -n "$(PWORD2VEC_SRC)" || { echo "usage: make bench-pword2vec PWORD2VEC_SRC=path/to/a/clone/of/pWord2Vec" >&2; exit 2; }
 	$(if $(PWORD2VEC_MKL),test -f $(PWORD2VEC_MKL)/include/mkl.h || { $(PYTHON) -m venv $(PWORD2VEC_MKL) && $(PWORD2VEC_MKL)/bin/pip install --quiet --disable-pip-version-check mkl-devel; })
 	scripts/build_pword2vec.sh $(PWORD2VEC_SRC) $(VENV)/pword2vec $(if $(PWORD2VEC_MKL),--mkl $(PWORD2VEC_MKL))
-	$(BIN)/python scripts/bench.py --epochs 1 --short-lines --pword2vec $(VENV)/pword2vec/pWord2Vec \
+	$(BIN)/python scripts/bench.py --epochs 1 --short-lines --fma --pword2vec $(VENV)/pword2vec/pWord2Vec \
 		--combine 1,$$($(BIN)/python -c 'from w2v.config import DEFAULT_COMBINE; print(DEFAULT_COMBINE)')
 
 clean:

@@ -17,6 +17,7 @@ tool's speed-up over the first thread count.
     python scripts/bench.py --model cbow --loss hs   # CBOW with hierarchical softmax, gensim too
     python scripts/bench.py --combine 1,8,16         # one w2v row per --combine value
     python scripts/bench.py --pword2vec PATH         # pWord2Vec too (scripts/build_pword2vec.sh)
+    python scripts/bench.py --fma                    # and the fraction of the CPU's FMA bound
     python scripts/bench.py --softmax                # full-softmax FLOP rate vs numpy's matmul
     python scripts/bench.py --memory                 # w2v peak RSS on the corpus and on it 4x over
     python scripts/bench.py --vectors                # loading a 200k x 300 binary file and 1,000
@@ -29,7 +30,11 @@ Issue 18's table (skip-gram, 5 negatives, 1 epoch, 1 and 2 threads, the shipped 
 re-cut into short lines; w2v at --combine 1 and at its default): `make bench-pword2vec
 PWORD2VEC_SRC=path/to/a/clone/of/pWord2Vec`, which builds pWord2Vec with MKL and runs
 
-    python scripts/bench.py --epochs 1 --short-lines --combine 1,16 --pword2vec PATH
+    python scripts/bench.py --epochs 1 --short-lines --combine 1,8 --pword2vec PATH --fma
+
+(8 is the default --combine). --fma adds the fraction of this CPU's FMA bound w2v reaches: the
+kernel's loops run on rows held in L1 cache (FMA_LOOPS, compiled as the kernels are) give the
+FLOP rate, and FLOPs per corpus token are estimated from the settings (flops_per_token).
 
 pWord2Vec (github.com/IntelLabs/pWord2Vec) trains skip-gram with negative sampling only, reads a
 plain text file (a compressed corpus is decompressed to a temporary file that every tool then
@@ -515,6 +520,118 @@ def memory(args, corpus):
     return {"x1": one["peak_rss"], "x4": four["peak_rss"]}
 
 
+FMA_LOOPS = r"""
+#define _POSIX_C_SOURCE 200112L
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* w2v's block update on rows that stay in L1 cache, in its three phases: scores (a dot product,
+   2d FLOPs a pair), the inputs' gradients (2d) and the outputs' updates (2d). With no cache
+   misses, no sigmoid and no random numbers this is the ceiling of the kernel's loops on this CPU. */
+int main(int argc, char **argv) {
+    int d = atoi(argv[1]), R = 16, T = 13;
+    long reps = atol(argv[2]);
+    float *V = aligned_alloc(64, 64 * ((R * d * 4 + 63) / 64)), *U = aligned_alloc(64, 64 * ((T * d * 4 + 63) / 64));
+    float *grad = aligned_alloc(64, 64 * ((R * d * 4 + 63) / 64)), G[16 * 13];
+    for (int i = 0; i < R * d; i++) { V[i] = (float)(i % 7) * 1e-3f; grad[i] = 0.0f; }
+    for (int i = 0; i < T * d; i++) { U[i] = (float)(i % 5) * 1e-3f; }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (long r = 0; r < reps; r++) {
+        for (int a = 0; a < R; a++) {
+            for (int t = 0; t < T; t++) {
+                float f = 0.0f;
+                for (int k = 0; k < d; k++) f += V[a * d + k] * U[t * d + k];
+                G[a * T + t] = 1e-6f / (1.0f + f * f);
+            }
+        }
+        for (int a = 0; a < R; a++)
+            for (int t = 0; t < T; t++)
+                for (int k = 0; k < d; k++) grad[a * d + k] += G[a * T + t] * U[t * d + k];
+        for (int t = 0; t < T; t++)
+            for (int a = 0; a < R; a++)
+                for (int k = 0; k < d; k++) U[t * d + k] -= G[a * T + t] * V[a * d + k];
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double seconds = (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec), check = 0.0;
+    for (int i = 0; i < R * d; i++) check += grad[i];
+    printf("%.6f %.9g\n", 6.0 * d * R * T * reps / seconds / 1e9, check);
+    return 0;
+}
+"""
+
+
+def fma_gflops(d, seconds=2.0):
+    """GFLOP/s of one core running FMA_LOOPS, compiled as w2v's kernels are (w2v/native.py's
+    compiler and flags): the best of 5 runs of about `seconds` / 5 each."""
+    from w2v import native
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, exe = os.path.join(tmp, "fma.c"), os.path.join(tmp, "fma")
+        with open(src, "w") as f:
+            f.write(FMA_LOOPS)
+        flags = [f for f in native.FLAGS if f not in ("-shared", "-fPIC", "-std=c99")] + native.NATIVE_FLAGS
+        subprocess.run([*native.compiler(), *flags, "-std=c11", "-o", exe, src], check=True)
+        reps = 1000
+        while True:  # size the run to about seconds / 5
+            start = time.perf_counter()
+            subprocess.run([exe, str(d), str(reps)], check=True, capture_output=True)
+            if time.perf_counter() - start > seconds / 5:
+                break
+            reps *= 4
+        return max(float(subprocess.run([exe, str(d), str(reps)], check=True, capture_output=True,
+                                         text=True).stdout.split()[0]) for _ in range(5))
+
+
+def kept_fraction(corpus, min_count, sample):
+    """The share of the corpus's tokens that training keeps: in the vocabulary (lowercased, as w2v
+    counts by default) and through subsampling (docs/math.md section 11), in expectation."""
+    from collections import Counter
+
+    counts = Counter()
+    with opener(corpus)(corpus, "rt", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            counts.update(line.lower().split())
+    total = sum(counts.values())
+    f = np.array([c for c in counts.values() if c >= min_count], dtype=np.float64)
+    if sample <= 0:
+        return f.sum() / total
+    st = sample * f.sum()
+    return float(np.sum(f * np.minimum(1.0, (np.sqrt(f / st) + 1) * st / f)) / total)
+
+
+def flops_per_token(args, combine):
+    """FLOPs of skip-gram with shared negatives per kept token, ignoring sentence ends (an upper
+    bound): 6d a pair (docs/math.md section 9a); window + 1 positive pairs (the mean of 2b for b
+    uniform in 1..window); the K negatives meet each position of a block of C centres once, about
+    C + window + 1 positions (2b for C = 1, where the centre is not one of them)."""
+    positions = args.window + 1 if combine == 1 else (combine + args.window + 1) / combine
+    return 6 * args.dim * (args.window + 1 + args.negative * positions)
+
+
+def print_fma_bound(args, rows, corpus):
+    """How close w2v's words/s come to the bound FMA_LOOPS's rate sets, at each --combine."""
+    from w2v.config import DEFAULT_COMBINE
+
+    gflops = fma_gflops(args.dim)
+    kept = kept_fraction(corpus, args.min_count, args.sample)
+    print(f"\nFMA bound: the kernel's loops on cached rows run {gflops:.1f} GFLOP/s on one core here; "
+          f"training keeps {kept:.3f} of the corpus tokens (vocabulary and subsampling)")
+    out = []
+    for name in (n for n in rows[0] if n.startswith("w2v")):
+        c = DEFAULT_COMBINE if name == "w2v" else int(name.split("=")[1])
+        per_word = kept * flops_per_token(args, c)  # FLOPs per corpus token
+        for row in rows:
+            bound = row["threads"] * gflops * 1e9 / per_word
+            rate = row[name]["words_per_sec"]
+            out.append({"tool": name, "threads": row["threads"], "flops_per_word": per_word,
+                        "bound": bound, "fraction": rate / bound})
+            print(f"  {name:>10}, {row['threads']} thread(s): {per_word / 1e3:.1f}k FLOPs per corpus "
+                  f"token, bound {bound:,.0f} words/s, reached {rate / bound:.2f} of it")
+    return {"gflops": gflops, "kept_fraction": kept, "rows": out}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--corpus", default=None, help="a text, .gz or .bz2 file [default: the shipped one]")
@@ -553,6 +670,8 @@ def main():
                         "w2v's default, one run]")
     p.add_argument("--pword2vec", default=None, metavar="PATH",
                    help="a pWord2Vec binary (scripts/build_pword2vec.sh) to run as a third tool")
+    p.add_argument("--fma", action="store_true",
+                   help="also the fraction of this CPU's FMA bound that w2v's words/s reach")
     p.add_argument("--no-score", dest="score", action="store_false", help="skip the quality scores")
     p.add_argument("--json", default=None, help="write the results to this file as well")
     p.add_argument("--worker", choices=["w2v", "gensim", "vectors-w2v", "vectors-gensim"],
@@ -633,6 +752,8 @@ def main():
         plain = plain_copy(corpus, os.path.join(tmp, "corpus.txt")) if args.pword2vec else corpus
         results["corpus"] = compare(args, plain)
         print_compare(results["corpus"], "as it is", names)
+        if args.fma and args.model == "skipgram" and args.loss == "neg":
+            results["fma"] = print_fma_bound(args, results["corpus"], corpus)
         if args.short_lines:
             short = short_lines(corpus, os.path.join(tmp, "short.txt"))
             results["short_lines"] = compare(args, short)

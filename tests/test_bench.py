@@ -110,3 +110,29 @@ def test_bench_bad_pword2vec_or_combine_options_are_one_line(tmp_path, options, 
     proc = subprocess.run([sys.executable, str(BENCH), "--corpus", str(tmp_path / "c.txt"),
                            "--repeats", "1", *options], capture_output=True, text=True, timeout=60)
     assert says in assert_one_line_error(proc)
+
+
+def test_kept_fraction_counts_the_vocabulary_and_subsampling(tmp_path):
+    bench = bench_module()
+    (tmp_path / "c.txt").write_text("a " * 90 + "\n" + "b " * 9 + "C\n")  # C is c lowercased
+    assert bench.kept_fraction(str(tmp_path / "c.txt"), 2, 0) == pytest.approx(99 / 100)
+    st = 1e-2 * 99  # keep(w) = min(1, (sqrt(f / (s T)) + 1) s T / f), T over the vocabulary
+
+    def kept(f):
+        return f * min(1, ((f / st) ** 0.5 + 1) * st / f)
+
+    expected = (kept(90) + kept(9)) / 100
+    assert bench.kept_fraction(str(tmp_path / "c.txt"), 2, 1e-2) == pytest.approx(expected)
+
+
+def test_flops_per_token_falls_with_combining_to_the_positive_pairs():
+    bench = bench_module()
+    settings = type("Settings", (), {"dim": 100, "window": 5, "negative": 5})
+    # C = 1: 6 positive and 5 x 6 negative pairs, 6d FLOPs each
+    assert bench.flops_per_token(settings, 1) == 600 * 36
+    costs = [bench.flops_per_token(settings, c) for c in (1, 2, 8, 64)]
+    assert costs == sorted(costs, reverse=True) and costs[-1] > 600 * 6
+
+
+def test_the_fma_loops_compile_and_report_a_rate():
+    assert 0 < bench_module().fma_gflops(16, seconds=0.05) < 10_000
