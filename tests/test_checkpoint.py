@@ -1,6 +1,7 @@
 """Checkpoints and resuming: the printed command continues the run byte for byte, from any
 directory; signals stop a run cleanly; a damaged or unwritable checkpoint is one line."""
 import errno
+import json
 import os
 import shlex
 import signal
@@ -151,6 +152,15 @@ def _rewrite(path, **changes):
             arrays[k] = v
     with open(path, "wb") as f:
         np.savez(f, **arrays)
+
+
+def test_a_checkpoint_saved_before_combining_resumes_with_one_window_a_draw(tmp_path, corpus):
+    ckpt = _interrupted(_config(tmp_path, combine=1))
+    with np.load(ckpt) as data:
+        settings = json.loads(data["config"].item())
+    del settings["combine"]  # as 0.2.0 wrote it
+    _rewrite(ckpt, config=np.array(json.dumps(settings)))
+    assert checkpoint.load(ckpt).config.combine == 1
 
 
 @pytest.mark.parametrize("damage, says", [

@@ -94,6 +94,17 @@ def test_two_processes_learn_the_planted_groups_into_one_output(tmp_path):
 
 
 @needs_mpi
+def test_processes_with_several_threads_each_learn_the_planted_groups(tmp_path):
+    groups = planted_corpus(tmp_path / "c.txt", sentences=20000)
+    proc = mpiexec(2, *_train_args(tmp_path / "c.txt", tmp_path / "v.bin", "--sync-every", "65536",
+                                   "--threads", "4"))
+    assert proc.returncode == 0, proc.stderr
+    stats = json.loads((tmp_path / "v.bin.json").read_text())
+    assert stats["settings"]["threads"] == 4 and stats["averages"] >= 3 * 2
+    assert group_accuracy(Vectors.load(str(tmp_path / "v.bin")), groups) >= 0.9
+
+
+@needs_mpi
 def test_every_process_builds_the_vocabulary_of_a_single_process(tmp_path):
     planted_corpus(tmp_path / "c.txt", sentences=3000)
     # each process writes its answer to a file of its own: two processes' stdout can interleave

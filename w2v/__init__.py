@@ -5,7 +5,7 @@
     vectors = train([["the", "cat", "sat"], ["a", "dog", "ran"]], min_count=1)  # no file written
     model = Model(sentences, dim=50)                               # keeps U and the counts
 """
-__version__ = "0.2.0"  # the one place: setup.cfg reads it, CHANGELOG.md says what it holds
+__version__ = "0.3.0"  # the one place: setup.cfg reads it, CHANGELOG.md says what it holds
 
 from .config import TrainConfig
 from .errors import SettingError, W2VError

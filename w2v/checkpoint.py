@@ -101,7 +101,9 @@ def _check(a):
     if _scalar(a["version"], "iu") != VERSION:
         raise _Damage(f"version {a['version']}, this w2v reads version {VERSION}")
     try:
-        config = TrainConfig(**json.loads(_scalar(a["config"], "U"))).validate()
+        settings = json.loads(_scalar(a["config"], "U"))
+        settings.setdefault("combine", 1)  # saved before --combine (0.3.0): every run was C = 1
+        config = TrainConfig(**settings).validate()
     except (ValueError, TypeError, W2VError) as e:
         raise _Damage(f"its settings do not parse ({e})") from None
     words, counts, V, U = a["words"], a["counts"], a["V"], a["U"]

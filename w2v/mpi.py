@@ -141,6 +141,9 @@ class NoAveraging:
         """How far through the run chunk i of this epoch starts."""
         return (epoch * self.N + self.starts[i]) / (self.epochs * self.N)
 
+    def merges_at(self, i):
+        return False
+
     def agree(self, i, checkpoint, signum):
         return Agreed(signum, checkpoint)
 
@@ -298,7 +301,10 @@ class Averaging:
         self.summed = np.empty_like(self.sent)  # everyone's changes
         self.told = np.zeros(4, np.int64)  # (position, still training, checkpoint wanted, signal)
         self.heard = np.zeros((self.P, 4), np.int64)
-        self.posted = None  # (merge point, slice, thread) of the merge in flight
+        self.posted = None  # (merge point, slice, requests, thread) of the merge in flight
+        self.failed = None  # an MPI error met by the thread that drives a merge
+        # a thread may test the requests only if MPI allows calls from a thread other than main
+        self.threaded = MPI.Query_thread() >= MPI.THREAD_SERIALIZED
         self.slices_merged, self.full_merges = 0, 0
         self.bytes_moved = 0  # this process's share of what the Allreduces moved
         self.seconds = 0.0  # spent merging, waiting for the other processes included
@@ -358,11 +364,18 @@ class Averaging:
                 if stop > start:
                     yield M, M0, start, stop
 
+    def merges_at(self, c):
+        """Whether the boundary before chunk c is a merge point (not one where the replicas
+        were just made one)."""
+        return 0 < c < self.most_chunks and c % self.k_hot == 0 and c != self.united
+
     def agree(self, c, checkpoint, signum):
         """At the boundary before chunk c: at a merge point, finish the merge in flight, then
-        either agree on what a process asked for or post this process's next changes."""
-        if not (0 < c < self.most_chunks and c % self.k_hot == 0) or c == self.united:
-            return Agreed()  # not a merge point, or one where the replicas were just made one
+        either agree on what a process asked for or post this process's next changes. With
+        threads, the caller has no chunk in flight there: a kernel's read-modify-write of a row
+        during the merge's `M += ...` could lose the other processes' changes to it for good."""
+        if not self.merges_at(c):
+            return Agreed()
         start_time = time.perf_counter()
         heard = self._finish_()
         agreed = Agreed()
@@ -386,16 +399,22 @@ class Averaging:
         self.told[:] = (*self._told(c), checkpoint, signum)
         requests = [self.comm.Iallreduce(self.sent[:offset], self.summed[:offset]),
                     self.comm.Iallgather(self.told, self.heard)]
-        thread = threading.Thread(target=self._drive, args=(requests,), daemon=True)
-        thread.start()
-        self.posted = (c, j, thread)
+        thread = None
+        if self.threaded:
+            thread = threading.Thread(target=self._drive, args=(requests,), daemon=True)
+            thread.start()
+        self.posted = (c, j, requests, thread)
         self.bytes_moved += 2 * offset * self.sent.itemsize  # a ring Allreduce: twice the buffer
 
     def _drive(self, requests):
         """Test the requests until they are done: MPI moves data only inside its calls, and a
-        blocking wait would spin on a core the other processes may need."""
-        while not self.MPI.Request.Testall(requests):
-            time.sleep(_POLL_SECONDS)
+        blocking wait would spin on a core the other processes may need. An MPI error is kept
+        for _finish_ to raise: the merge's buffers are then incomplete."""
+        try:
+            while not self.MPI.Request.Testall(requests):
+                time.sleep(_POLL_SECONDS)
+        except Exception as e:  # noqa: BLE001 (re-raised in the main thread)
+            self.failed = e
 
     def _finish_(self):
         """Wait for the merge in flight and add the other processes' changes to its rows (the
@@ -404,12 +423,16 @@ class Averaging:
         signal), or None."""
         if self.posted is None:
             return None
-        c, j, thread = self.posted
+        c, j, requests, thread = self.posted
         self.posted = None
         waited = time.perf_counter()
-        while thread.is_alive():
+        if thread is None:  # an MPI without threads: the transfer happens here
+            self.MPI.Request.Waitall(requests)
+        while thread is not None and thread.is_alive():
             thread.join(0.1)  # in slices, so that the process still takes signals
         self.waiting_seconds += time.perf_counter() - waited
+        if self.failed is not None:
+            raise W2VError(f"a merge of the processes' models failed: {self.failed}")
         d, offset = self.d, 0
         for M, M0, start, stop in self._ranges(j):
             n = (stop - start) * d

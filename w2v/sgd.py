@@ -125,8 +125,10 @@ def run_(read, chunks, remap, keep, step, V, U, config, progress, bar=None, on_c
     epoch, with no chunk in flight. stop_when(epoch, chunk), called before each chunk, stops the
     run as Ctrl-C does when it returns True. replicas (w2v/mpi.py), with several processes, merges
     the processes' models at chunk boundaries, sets each chunk's learning rate from the global
-    progress, and has the processes agree on when to checkpoint and stop (at a merge point, a
-    chunk or two after a process asked); the single process's (the default) agrees at once.
+    progress, and has the processes agree on when to checkpoint and stop: at the second merge
+    point after a process asked (up to 2 x --sync-every / 8 words per process later), or at the
+    epoch's end if that comes first; a stop that reaches the end of the last epoch lets the run
+    finish and save its vectors. The single process's (the default) agrees at once.
     Raises Stopped after draining the chunks in flight, Diverged on a cost that is not finite.
     Returns the corpus tokens trained.
     """
@@ -142,6 +144,8 @@ def run_(read, chunks, remap, keep, step, V, U, config, progress, bar=None, on_c
                 asked = asked or stop.signum or (stop_when is not None and
                                                  stop_when(progress.epoch, i) and signal.SIGINT)
                 wanted = wanted or (i > first and due())  # the epoch's end checkpoints anyway
+                if config.threads > 1 and replicas.merges_at(i):
+                    pending.drain()  # a merge may not add to rows a kernel is updating
                 agreed = replicas.agree(i, wanted, asked)
                 if agreed:
                     pending.drain()
