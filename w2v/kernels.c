@@ -480,12 +480,18 @@ static double combined_step(const NegSampling *p, const int32_t *sen, int64_t n,
 /* One block of context combining on its own, V and U in place, for checking it against the
    reference (w2v/losses.py's combined_loss): the centres first..first+C-1 of one sentence, their
    radii (each 1..window) and the K negatives they share. Returns the number of positive pairs, or
-   NO_MEMORY, BAD_SETTING; cost (1,) receives the summed cost.
+   BAD_ID, NO_MEMORY, BAD_SETTING; cost (1,) receives the summed cost.
    sen (n,) the sentence's ids; radii (C,); negatives (K,); cost (1,). */
 int64_t combined_block(const NegSampling *p, const int32_t *sen, int64_t n, int64_t first,
                        int64_t C, const int32_t *radii, const int32_t *negatives, double *cost) {
     if (C < 1 || C > MAX_COMBINE || first < 0 || first + C > n || p->K < 0) {
         return BAD_SETTING;
+    }
+    for (int64_t t = 0; t < n + p->K; t++) {
+        int32_t w = t < n ? sen[t] : negatives[t - n];
+        if (w < 0 || w >= p->W) {
+            return BAD_ID;
+        }
     }
     for (int64_t j = 0; j < C; j++) {
         if (radii[j] < 1 || radii[j] > p->window) {
