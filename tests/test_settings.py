@@ -78,6 +78,18 @@ def test_a_diverging_run_stops_with_one_line_and_saves_nothing(tmp_path, corpus)
     assert line.startswith("w2v: error: training diverged at epoch ") and "lower --alpha" in line
 
 
+def test_many_negatives_that_overflow_the_vectors_stop_with_one_line_not_a_crash(tmp_path):
+    """K = 1000 negatives on 120 words pushes the rows to inf, then NaN, within one chunk: the
+    kernel's sigma table must not be read at a NaN score's index (it was: a segfault)."""
+    rng = np.random.default_rng(1)
+    corpus = tmp_path / "wide.txt"
+    corpus.write_text("".join(" ".join(f"v{i}" for i in rng.integers(0, 120, 65)) + "\n"
+                              for _ in range(90)))
+    line = _refused(tmp_path, corpus, "--negative", 1000, "--combine", 8, "--threads", 1,
+                    "--quiet", code=1)
+    assert line.startswith("w2v: error: training diverged at epoch 1 (cost nan)")
+
+
 @pytest.mark.parametrize("vocab_text, says", [
     ("zebra 3\nyak 2\n", "none of the 2 words"),
     ("g0m0 3\ng0m1 2\ng0m0 1\n", "'g0m0' is listed twice (first on line 1)"),

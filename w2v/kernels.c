@@ -98,17 +98,19 @@ int64_t init_tables(void) {
 }
 
 /* sigma(z) into *s and -log sigma(z) returned, without branches: z is clamped to the grid, and
-   the cost gets back the linear part -z - TABLE_MAX that clamping cut off below the grid. */
+   the cost gets back the linear part -z - TABLE_MAX that clamping cut off below the grid.
+   A NaN z (vectors that diverged) reads entry 0, never outside the table, and returns a NaN
+   cost, so that the chunk's caller sees the divergence and stops. */
 static inline float sigmoid_and_cost(float z, float *s) {
     float pos = (z + TABLE_MAX) * (TABLE_SIZE / (2 * TABLE_MAX));
-    pos = pos < 0.0f ? 0.0f : pos;
+    pos = pos > 0.0f ? pos : 0.0f;  /* NaN fails the test: 0 */
     pos = pos > TABLE_SIZE - 1e-3f ? TABLE_SIZE - 1e-3f : pos;  /* i + 1 stays in the table */
     int i = (int)pos;
     float frac = pos - (float)i;
     *s = sigmoid_table[i] + frac * (sigmoid_table[i + 1] - sigmoid_table[i]);
     float below_grid = -z - TABLE_MAX;
     return neg_log_sigmoid_table[i] + frac * (neg_log_sigmoid_table[i + 1] - neg_log_sigmoid_table[i])
-           + (below_grid > 0.0f ? below_grid : 0.0f);
+           + (below_grid <= 0.0f ? 0.0f : below_grid);  /* NaN fails the test: NaN */
 }
 
 /* ask the CPU to start loading row[0:d] into cache, one cache line at a time */
