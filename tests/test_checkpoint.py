@@ -154,6 +154,13 @@ def _rewrite(path, **changes):
         np.savez(f, **arrays)
 
 
+def _with_settings(path, **changes):
+    """Rewrite some of a checkpoint's recorded settings."""
+    with np.load(path) as data:
+        settings = json.loads(data["config"].item())
+    _rewrite(path, config=np.array(json.dumps({**settings, **changes})))
+
+
 def test_a_checkpoint_saved_before_combining_resumes_with_one_window_a_draw(tmp_path, corpus):
     ckpt = _interrupted(_config(tmp_path, combine=1))
     with np.load(ckpt) as data:
@@ -175,6 +182,7 @@ def test_a_checkpoint_saved_before_combining_resumes_with_one_window_a_draw(tmp_
     (lambda p: _rewrite(p, chunk=np.array(10 ** 6)), "chunk 1000000 is beyond"),
     (lambda p: _rewrite(p, config=np.array("{not json")), "its settings do not parse"),
     (lambda p: _rewrite(p, config=np.array('{"dimension": 3}')), "its settings do not parse"),
+    (lambda p: _with_settings(p, combine=2.5), "--combine must be a whole number, got 2.5"),
     (lambda p: _rewrite(p, version=np.array(99)), "version 99"),
     (lambda p: _rewrite(p, words=np.array(["a"] * 54)), "not a list of distinct words"),
 ])

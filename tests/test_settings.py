@@ -59,6 +59,8 @@ def test_a_refused_setting_through_the_command_line(tmp_path, corpus):
     (dict(sample=float("inf")), "--sample must be a finite number"),
     (dict(min_alpha=0.5, alpha=0.1), "--min-alpha (0.5) is above --alpha (0.1)"),
     (dict(out=""), "--out must not be empty"),
+    (dict(combine=2.5), "--combine must be a whole number, got 2.5"),
+    (dict(dim=True), "--dim must be a whole number, got True"),
 ])
 def test_the_library_refuses_the_same_settings(tmp_path, corpus, settings, says):
     with pytest.raises(W2VError) as error:

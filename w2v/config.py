@@ -7,6 +7,7 @@ value; they are there so that a typo (1e30 for 1e-3) is refused before training,
 """
 import dataclasses
 import math
+import numbers
 import os
 from dataclasses import dataclass, field
 from typing import Optional
@@ -148,6 +149,9 @@ class TrainConfig:
                 continue
             option = "--" + f.name.replace("_", "-")
             lo, hi, choices = f.metadata["min"], f.metadata["max"], f.metadata["choices"]
+            if f.type in (int, Optional[int]) and (isinstance(value, bool)
+                                                   or not isinstance(value, numbers.Integral)):
+                raise SettingError(f"{option} must be a whole number, got {value!r}")
             if isinstance(value, float) and not math.isfinite(value):
                 raise SettingError(f"{option} must be a finite number, got {value}")
             if lo is not None and value < lo:
