@@ -191,7 +191,9 @@ def test_cli_gradcheck_json():
 
 
 @pytest.mark.parametrize("args", [["gradcheck", "--bogus"], ["gradcheck", "--dim", "0"],
-                                  ["gradcheck", "--seed", "-1"], ["nonsense"]])
+                                  ["gradcheck", "--seed", "-1"], ["nonsense"],
+                                  ["gradcheck", "--dim", "1000000000"],
+                                  ["gradcheck", "--vocab", "1000000000"]])
 def test_cli_bad_input_is_one_line_and_exit_2(args):
     line = assert_one_line_error(run_cli(*args), code=2)
     assert line.startswith("w2v: error:")

@@ -31,10 +31,10 @@ def cli():
 @cli.command()
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the random inputs.")
-@click.option("--dim", type=click.IntRange(min=1), default=8, show_default=True,
-              help="Vector dimension d.")
-@click.option("--vocab", type=click.IntRange(min=MIN_VOCAB), default=20, show_default=True,
-              help="Vocabulary size W.")
+@click.option("--dim", type=click.IntRange(min=1, max=2000), default=8, show_default=True,
+              help="Vector dimension d.")  # the maxima keep a check within seconds and memory
+@click.option("--vocab", type=click.IntRange(min=MIN_VOCAB, max=1000), default=20,
+              show_default=True, help="Vocabulary size W.")
 @click.option("--max-coords", type=click.IntRange(min=1), default=200, show_default=True,
               help="Coordinates to compare one by one in a larger array, after a scan of its rows "
                    "along random directions; every non-zero row gets at least one.")
