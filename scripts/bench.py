@@ -695,10 +695,12 @@ def main():
     corpus = args.corpus or DEFAULT_CORPUS
     if not os.path.isfile(corpus) and not args.vectors:
         sys.exit(f"bench.py: corpus not found: {corpus}")
-    try:
-        args.combine = [None] if args.combine is None else [int(c) for c in args.combine.split(",")]
-    except ValueError:
-        sys.exit(f"bench.py: --combine takes comma-separated whole numbers (1,8,16), not {args.combine}")
+    for option, example in (("combine", "1,8,16"), ("threads", "1,2")):
+        text = getattr(args, option)
+        try:
+            setattr(args, option, [None] if text is None else [int(c) for c in text.split(",")])
+        except ValueError:
+            sys.exit(f"bench.py: --{option} takes comma-separated whole numbers ({example}), not {text}")
     if (args.pword2vec or args.combine != [None]) and (args.mpi or args.vectors):
         sys.exit("bench.py: --pword2vec and --combine compare training runs, not --mpi or --vectors")
     if args.pword2vec and not (os.path.isfile(args.pword2vec) and os.access(args.pword2vec, os.X_OK)):
@@ -720,7 +722,6 @@ def main():
             with atomic_write(args.json, "w", encoding="utf-8") as f:
                 json.dump(results, f, indent=2)
         return
-    args.threads = [int(t) for t in args.threads.split(",")]
     if args.alpha is None:
         from w2v.config import DEFAULT_ALPHA
         args.alpha = DEFAULT_ALPHA[args.model]

@@ -103,6 +103,7 @@ def test_a_failing_pword2vec_given_by_a_relative_path_is_one_line_and_writes_not
     (["--pword2vec", "no/such/pWord2Vec"], "no pWord2Vec binary"),
     (["--pword2vec", "/bin/false", "--model", "cbow"], "skip-gram with negative sampling only"),
     (["--combine", "1,many"], "comma-separated whole numbers"),
+    (["--threads", "1,,2"], "--threads takes comma-separated whole numbers (1,2), not 1,,2"),
     (["--combine", "1,8", "--mpi", "2"], "not --mpi or --vectors"),
 ])
 def test_bench_bad_pword2vec_or_combine_options_are_one_line(tmp_path, options, says):
