@@ -134,6 +134,14 @@ def test_bad_input_no_word_reaches_min_count(tmp_path, small_corpus):
     assert "min-count" in _bad(tmp_path, small_corpus, "--min-count", 1_000_000)
 
 
+def test_lines_of_one_word_train_nothing_and_say_so(tmp_path):
+    (tmp_path / "c.txt").write_text("alpha\nbeta\ngamma\n" * 50)
+    proc = run_cli("train", "--corpus", tmp_path / "c.txt", "--out", tmp_path / "v.bin",
+                   "--epochs", 1, "--min-count", 1)
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: nothing was trained" in proc.stderr
+
+
 def test_bad_input_binary_corpus(tmp_path):
     (tmp_path / "blob.bin").write_bytes(bytes(range(256)) * 40)
     assert "binary" in _bad(tmp_path, tmp_path / "blob.bin")

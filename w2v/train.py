@@ -193,6 +193,10 @@ def _train(config, sentences, quiet, stop_when, evaluate, given, start=None):
                    quiet, replicas, counted.key, cluster)
     train_seconds = time.perf_counter() - start
     trained = cluster.total(trained)
+    if all(math.isnan(cost) for cost in progress.epoch_costs) and cluster.rank == 0:
+        log("warning: nothing was trained: no two words kept share a line within --window, so "
+            "the vectors are still random (lines of one word, or a corpus so small that --sample "
+            "drops nearly every word: try --sample 0)")
     _check_finite(V, U)
 
     vectors = Vectors(vocab.words, V)
