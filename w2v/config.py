@@ -140,9 +140,6 @@ class TrainConfig:
         combines = self.model == "skipgram" and self.loss == "neg" and self.shared_negatives
         if self.combine is None:
             self.combine = DEFAULT_COMBINE if combines else 1
-        elif self.combine > 1 and not combines:
-            raise SettingError(f"--combine {self.combine} needs --model skipgram, --loss neg and "
-                               "shared negatives (it shares their draw); use --combine 1")
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if value is None:
@@ -164,6 +161,9 @@ class TrainConfig:
                 raise SettingError(f"{option} must not be empty")
             if f.metadata["path"] and value.endswith(os.sep):
                 raise SettingError(f"{option} {value} names a directory; give a file name")
+        if self.combine > 1 and not combines:
+            raise SettingError(f"--combine {self.combine} needs --model skipgram, --loss neg and "
+                               "shared negatives (it shares their draw); use --combine 1")
         if self.loss == "neg" and self.negative < 1:
             raise SettingError("--negative must be at least 1 with --loss neg")
         if self.min_alpha > self.alpha:
