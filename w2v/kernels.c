@@ -159,6 +159,27 @@ int64_t prepare_chunk(const uint32_t *raw, int64_t n, const int32_t *remap, int6
     return m;
 }
 
+/* Checks every id of a prepared chunk before any training. */
+static int ids_ok(const int32_t *sen, int64_t n, int64_t W) {
+    for (int64_t t = 0; t < n; t++) {
+        if (sen[t] < SENTENCE_BREAK || sen[t] >= W) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Where the sentence of a prepared chunk that starts at `start` ends: the next SENTENCE_BREAK
+   or n. The kernels walk a chunk's sentences as
+   `for (start = 0; start <= n; start = end + 1) { end = sentence_end(sen, n, start); ... }`. */
+static inline int64_t sentence_end(const int32_t *sen, int64_t n, int64_t start) {
+    int64_t end = start;
+    while (end < n && sen[end] != SENTENCE_BREAK) {
+        end++;
+    }
+    return end;
+}
+
 /* ---------------------------------------------------------------------------------------------
    negative sampling */
 
@@ -308,6 +329,21 @@ double window_update(const NegSampling *p, const int32_t *inputs, int64_t n_in,
                      const int32_t *targets, int64_t n_t, float *grad_in, float *G) {
     return dense_update(p->V, p->U, p->d, p->ld, p->alpha, inputs, n_in, targets, NULL, n_t,
                         grad_in, G);
+}
+
+/* targets (K + 1,) receives the centre word c, then K negatives drawn for it, less those equal
+   to c (word2vec.c skips them); returns how many were written. */
+static int64_t centre_and_negatives(const NegSampling *p, int32_t c, uint64_t *rng,
+                                    int32_t *targets) {
+    int64_t n_t = 0;
+    targets[n_t++] = c;
+    for (int64_t k = 0; k < p->K; k++) {
+        int32_t r = draw(rng, p->alias_prob, p->alias_idx, p->W);
+        if (r != c) {
+            targets[n_t++] = r;
+        }
+    }
+    return n_t;
 }
 
 /* One pair as word2vec.c trains it: input c against n_t outputs, U updated as it goes.
@@ -525,10 +561,8 @@ int64_t neg_chunk(const NegSampling *p, int64_t C, const int32_t *sen, int64_t n
     if (window < 1 || K < 0 || C < 1 || C > MAX_COMBINE || (C > 1 && !p->shared)) {
         return BAD_SETTING;
     }
-    for (int64_t t = 0; t < n; t++) {
-        if (sen[t] < SENTENCE_BREAK || sen[t] >= p->W) {
-            return BAD_ID;
-        }
+    if (!ids_ok(sen, n, p->W)) {
+        return BAD_ID;
     }
     Scratch s;
     if (!block_alloc(&s, C, window, K, d)) {
@@ -546,11 +580,8 @@ int64_t neg_chunk(const NegSampling *p, int64_t C, const int32_t *sen, int64_t n
             s.ahead[k] = draw(&rng, p->alias_prob, p->alias_idx, p->W);
         }
     }
-    int64_t start = 0;
-    for (int64_t end = 0; end <= n; end++) {
-        if (end < n && sen[end] != SENTENCE_BREAK) {
-            continue;
-        }
+    for (int64_t start = 0, end; start <= n; start = end + 1) {
+        end = sentence_end(sen, n, start);
         for (int64_t first = start; first < end; first += C) {
             if (!p->shared) {  /* C is 1: first is the centre */
                 int64_t lo, hi;
@@ -560,14 +591,7 @@ int64_t neg_chunk(const NegSampling *p, int64_t C, const int32_t *sen, int64_t n
                     if (j == first) {
                         continue;
                     }
-                    int64_t n_t = 0;
-                    s.targets[n_t++] = c;
-                    for (int64_t k = 0; k < K; k++) {
-                        int32_t r = draw(&rng, p->alias_prob, p->alias_idx, p->W);
-                        if (r != c) {
-                            s.targets[n_t++] = r;
-                        }
-                    }
+                    int64_t n_t = centre_and_negatives(p, c, &rng, s.targets);
                     total += pair_update(p, sen[j], s.targets, n_t, s.grad_in);
                     pairs += 1;
                 }
@@ -599,7 +623,6 @@ int64_t neg_chunk(const NegSampling *p, int64_t C, const int32_t *sen, int64_t n
             total += combined_step(p, sen + start, end - start, first - start, size, s.radii,
                                    negatives, &s, &pairs);
         }
-        start = end + 1;
     }
     free(s.block);
     *state = rng;
@@ -681,16 +704,6 @@ double cbow_update(float *V, int64_t W, float *U, int64_t n_out, int64_t d, int6
     return cost;
 }
 
-/* Checks every id of a chunk before any training. */
-static int ids_ok(const int32_t *sen, int64_t n, int64_t W) {
-    for (int64_t t = 0; t < n; t++) {
-        if (sen[t] < SENTENCE_BREAK || sen[t] >= W) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* CBOW with negative sampling over a prepared chunk, V and U trained in place: one cbow_update
    per centre word, against the centre and K negatives drawn for it (a negative equal to the
    centre is skipped, as in word2vec.c; p->shared plays no part: a window has one h). mean: 1 for
@@ -716,11 +729,9 @@ int64_t cbow_neg_chunk(const NegSampling *p, int64_t mean, const int32_t *sen, i
     }
     uint64_t rng = *state;
     double total = 0.0;
-    int64_t examples = 0, start = 0;
-    for (int64_t end = 0; end <= n; end++) {
-        if (end < n && sen[end] != SENTENCE_BREAK) {
-            continue;
-        }
+    int64_t examples = 0;
+    for (int64_t start = 0, end; start <= n; start = end + 1) {
+        end = sentence_end(sen, n, start);
         for (int64_t i = start; i < end; i++) {
             int64_t lo, hi;
             dynamic_window(start, end, i, window, &rng, &lo, &hi);
@@ -728,20 +739,11 @@ int64_t cbow_neg_chunk(const NegSampling *p, int64_t mean, const int32_t *sen, i
             if (n_in == 0) {
                 continue;
             }
-            int32_t c = sen[i];
-            int64_t n_t = 0;
-            s.targets[n_t++] = c;
-            for (int64_t k = 0; k < K; k++) {
-                int32_t r = draw(&rng, p->alias_prob, p->alias_idx, p->W);
-                if (r != c) {
-                    s.targets[n_t++] = r;
-                }
-            }
+            int64_t n_t = centre_and_negatives(p, sen[i], &rng, s.targets);
             total += cbow_update(p->V, p->W, p->U, p->W, d, p->ld, s.inputs, n_in, mean,
                                  s.targets, signs, n_t, p->alpha, s.grad_in, s.grad_in + d);
             examples += 1;
         }
-        start = end + 1;
     }
     free(s.block);
     *state = rng;
@@ -788,11 +790,9 @@ int64_t hs_chunk(const HSoftmax *p, const int32_t *sen, int64_t n, uint64_t *sta
     }
     uint64_t rng = *state;
     double total = 0.0;
-    int64_t examples = 0, start = 0;
-    for (int64_t end = 0; end <= n; end++) {
-        if (end < n && sen[end] != SENTENCE_BREAK) {
-            continue;
-        }
+    int64_t examples = 0;
+    for (int64_t start = 0, end; start <= n; start = end + 1) {
+        end = sentence_end(sen, n, start);
         for (int64_t i = start; i < end; i++) {
             int64_t lo, hi;
             dynamic_window(start, end, i, window, &rng, &lo, &hi);
@@ -814,7 +814,6 @@ int64_t hs_chunk(const HSoftmax *p, const int32_t *sen, int64_t n, uint64_t *sta
                 examples += n_in;
             }
         }
-        start = end + 1;
     }
     free(s.block);
     *state = rng;
@@ -832,11 +831,9 @@ int64_t cbow_windows(const int32_t *sen, int64_t n, int64_t window, uint64_t *st
         return BAD_SETTING;
     }
     uint64_t rng = *state;
-    int64_t m = 0, filled = 0, start = 0;
-    for (int64_t end = 0; end <= n; end++) {
-        if (end < n && sen[end] != SENTENCE_BREAK) {
-            continue;
-        }
+    int64_t m = 0, filled = 0;
+    for (int64_t start = 0, end; start <= n; start = end + 1) {
+        end = sentence_end(sen, n, start);
         for (int64_t i = start; i < end; i++) {
             int64_t lo, hi;
             dynamic_window(start, end, i, window, &rng, &lo, &hi);
@@ -847,7 +844,6 @@ int64_t cbow_windows(const int32_t *sen, int64_t n, int64_t window, uint64_t *st
                 centres[m++] = sen[i];
             }
         }
-        start = end + 1;
     }
     *state = rng;
     return m;
@@ -865,11 +861,9 @@ int64_t skipgram_pairs(const int32_t *sen, int64_t n, int64_t window, uint64_t *
         return BAD_SETTING;
     }
     uint64_t rng = *state;
-    int64_t m = 0, start = 0;
-    for (int64_t end = 0; end <= n; end++) {
-        if (end < n && sen[end] != SENTENCE_BREAK) {
-            continue;
-        }
+    int64_t m = 0;
+    for (int64_t start = 0, end; start <= n; start = end + 1) {
+        end = sentence_end(sen, n, start);
         for (int64_t i = start; i < end; i++) {
             int64_t lo, hi;
             dynamic_window(start, end, i, window, &rng, &lo, &hi);
@@ -880,7 +874,6 @@ int64_t skipgram_pairs(const int32_t *sen, int64_t n, int64_t window, uint64_t *
                 }
             }
         }
-        start = end + 1;
     }
     *state = rng;
     return m;
