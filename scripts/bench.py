@@ -589,16 +589,15 @@ def kept_fraction(corpus, min_count, sample):
     counts by default) and through subsampling (docs/math.md section 11), in expectation."""
     from collections import Counter
 
+    from w2v.vocab import Vocab
+
     counts = Counter()
     with opener(corpus)(corpus, "rt", encoding="utf-8", errors="replace") as f:
         for line in f:
             counts.update(line.lower().split())
-    total = sum(counts.values())
-    f = np.array([c for c in counts.values() if c >= min_count], dtype=np.float64)
-    if sample <= 0:
-        return f.sum() / total
-    st = sample * f.sum()
-    return float(np.sum(f * np.minimum(1.0, (np.sqrt(f / st) + 1) * st / f)) / total)
+    kept = {w: c for w, c in counts.items() if c >= min_count}
+    vocab = Vocab(list(kept), np.array(list(kept.values()), dtype=np.int64))
+    return float(np.sum(vocab.counts * vocab.keep_probabilities(sample)) / sum(counts.values()))
 
 
 def flops_per_token(args, combine):
