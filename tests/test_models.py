@@ -120,6 +120,33 @@ def test_cbow_windows_are_the_skipgram_pairs_grouped_by_centre(rng, kernels):
     np.testing.assert_array_equal(np.repeat(centres[:m], sizes[:m]), outputs[:n])
 
 
+@pytest.mark.parametrize("cbow", [0, 1])
+def test_hs_chunk_trains_the_busiest_nodes_in_copies_without_losing_a_step(rng, kernels, cbow):
+    """With several threads a chunk trains the nodes near the root in copies of its own and adds
+    its changes to the shared rows every few windows; on one thread that must give the same
+    vectors as training the shared rows directly, up to rounding."""
+    W = 300
+    tree = huffman.build(np.sort(rng.integers(1, 5000, W))[::-1])
+    V, U = _matrices(rng, W=W, d=8, out_rows=tree.nodes)
+    V *= 0.1
+    sentences = [rng.integers(0, W, rng.integers(5, 40)) for _ in range(60)]
+    sen = np.concatenate([np.append(s, -1) for s in sentences])[:-1].astype(np.int32)
+    trained = []
+    for hot in (0, 1):
+        V1, U1 = V.copy(), U.copy()
+        cost = np.zeros(1)
+        kernels.call("hs_chunk", V=V1, U=U1, points=tree.points, signs=tree.signs,
+                     lengths=tree.lengths, window=3, cbow=cbow, mean=1, alpha=0.05, hot=hot,
+                     sen=sen, state=np.array([7], np.uint64), cost=cost)
+        trained.append((V1, U1, cost[0]))
+    (V0, U0, cost0), (V1, U1, cost1) = trained
+    root = tree.nodes - 1
+    assert np.abs(U0[root] - U[root]).max() > 1e-2  # the root moved: there was a step to lose
+    np.testing.assert_allclose(U1, U0, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(V1, V0, rtol=1e-4, atol=1e-6)
+    assert cost1 == pytest.approx(cost0, rel=1e-6)
+
+
 # ---- what gradcheck checks ----
 
 def test_gradcheck_fails_the_tools_cbow_step_as_a_gradient(rng):

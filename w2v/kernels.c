@@ -200,11 +200,20 @@ typedef struct {
     float alpha;              /* the learning rate */
 } NegSampling;
 
-/* dst[0:d] += x[m * stride] src[rows[m]] over the m < n whose coefficient is not 0 (source rows
-   ld apart). Two source rows a pass over dst: half the loads and stores of one at a time. A pair
-   of weight 0 has coefficient 0, so a sparse block does only its pairs' work. */
-static void add_rows(float *dst, const float *src, int64_t ld, const int32_t *rows,
-                     const float *x, int64_t stride, int64_t n, int64_t d) {
+/* rows[i] = M + ids[i] * ld: where each of n rows of M (ld floats apart) starts. The block
+   update reads and writes rows through such pointers, so that a caller can hand it rows that live
+   elsewhere (hs_chunk's own copies of the busiest inner nodes). */
+static void rows_of(float *M, int64_t ld, const int32_t *ids, int64_t n, float **rows) {
+    for (int64_t i = 0; i < n; i++) {
+        rows[i] = M + ids[i] * ld;
+    }
+}
+
+/* dst[0:d] += x[m * stride] src[m][0:d] over the m < n whose coefficient is not 0. Two source
+   rows a pass over dst: half the loads and stores of one at a time. A pair of weight 0 has
+   coefficient 0, so a sparse block does only its pairs' work. */
+static void add_rows(float *dst, float *const *src, const float *x, int64_t stride, int64_t n,
+                     int64_t d) {
     int64_t held = -1;  /* a row waiting for a partner */
     for (int64_t m = 0; m < n; m++) {
         if (x[m * stride] == 0.0f) {
@@ -215,7 +224,7 @@ static void add_rows(float *dst, const float *src, int64_t ld, const int32_t *ro
             continue;
         }
         float g0 = x[held * stride], g1 = x[m * stride];
-        const float *s0 = src + rows[held] * ld, *s1 = src + rows[m] * ld;
+        const float *s0 = src[held], *s1 = src[m];
         for (int64_t k = 0; k < d; k++) {
             dst[k] += g0 * s0[k] + g1 * s1[k];
         }
@@ -223,17 +232,17 @@ static void add_rows(float *dst, const float *src, int64_t ld, const int32_t *ro
     }
     if (held >= 0) {
         float g0 = x[held * stride];
-        const float *s0 = src + rows[held] * ld;
+        const float *s0 = src[held];
         for (int64_t k = 0; k < d; k++) {
             dst[k] += g0 * s0[k];
         }
     }
 }
 
-/* f[t] = v . U[outputs[t]] for every t whose weight is not 0 (weights NULL: every t), 0 for the
-   others: the scores of one input row against all its outputs, two outputs a pass over v. */
-static void scores_of_row(const float *v, const float *U, int64_t ld, const int32_t *outputs,
-                          const float *weights, int64_t n_out, int64_t d, float *f) {
+/* f[t] = v . out[t] for every t whose weight is not 0 (weights NULL: every t), 0 for the others:
+   the scores of one input row against all its output rows, two outputs a pass over v. */
+static void scores_of_row(const float *v, float *const *out, const float *weights, int64_t n_out,
+                          int64_t d, float *f) {
     int64_t held = -1;
     for (int64_t t = 0; t < n_out; t++) {
         f[t] = 0.0f;
@@ -244,7 +253,7 @@ static void scores_of_row(const float *v, const float *U, int64_t ld, const int3
             held = t;
             continue;
         }
-        const float *u0 = U + outputs[held] * ld, *u1 = U + outputs[t] * ld;
+        const float *u0 = out[held], *u1 = out[t];
         float f0 = 0.0f, f1 = 0.0f;
         for (int64_t k = 0; k < d; k++) {
             f0 += v[k] * u0[k];
@@ -255,7 +264,7 @@ static void scores_of_row(const float *v, const float *U, int64_t ld, const int3
         held = -1;
     }
     if (held >= 0) {
-        const float *u0 = U + outputs[held] * ld;
+        const float *u0 = out[held];
         float f0 = 0.0f;
         for (int64_t k = 0; k < d; k++) {
             f0 += v[k] * u0[k];
@@ -264,9 +273,10 @@ static void scores_of_row(const float *v, const float *U, int64_t ld, const int3
     }
 }
 
-/* The block every skip-gram kernel trains: n_in input rows of V against n_out output rows of U,
-   pair (a, t) counted weights[a * n_out + t] times (0: not in the block), with label 1 when
-   signs[t] is +1 and label 0 when it is -1. Its cost is
+/* The block every skip-gram kernel trains: n_in input rows of V (in[a], v_{inputs[a]}) against
+   n_out output rows of U (out[t], u_{outputs[t]}), pair (a, t) counted weights[a * n_out + t]
+   times (0: not in the block), with label 1 when signs[t] is +1 and label 0 when it is -1.
+   Its cost is
        sum over a, t of  weights[a, t] * -log sigma(signs[t] * v_{inputs[a]} . u_{outputs[t]}),
    and this is one SGD step of it: all scores from the current V and U, then U's rows updated,
    then V's (a row that appears twice, as an input or as an output, collects both steps).
@@ -276,16 +286,16 @@ static void scores_of_row(const float *v, const float *U, int64_t ld, const int3
    Phases over the whole block, each reading rows the one before has just loaded: the scores and
    G = weights * signs * alpha (1 - sigma), row by row; the inputs' steps grad_in = G @ U[outputs];
    the outputs' steps U[outputs] += G^T @ V[inputs]; then V[inputs] += grad_in.
+   The rows are passed as pointers (rows_of); an input row may also be an output row.
    scratch: grad_in (n_in, d), G (n_in, n_out). */
-static double block_update(float *V, float *U, int64_t d, int64_t ld, float alpha,
-                           const int32_t *inputs, int64_t n_in, const int32_t *outputs,
-                           const float *signs, int64_t n_out, const float *weights,
+static double block_update(float *const *in, int64_t n_in, float *const *out, int64_t n_out,
+                           const float *signs, const float *weights, int64_t d, float alpha,
                            float *grad_in, float *G) {
     double cost = 0.0;
     for (int64_t a = 0; a < n_in; a++) {
         const float *w = weights ? weights + a * n_out : NULL;
         float *g = G + a * n_out;
-        scores_of_row(V + inputs[a] * ld, U, ld, outputs, w, n_out, d, g);
+        scores_of_row(in[a], out, w, n_out, d, g);
         for (int64_t t = 0; t < n_out; t++) {  /* z = +-f: cost -log sigma(z), */
             float weight = w ? w[t] : 1.0f;     /* G = +-alpha (1 - sigma(z)), times the weight */
             if (weight == 0.0f) {
@@ -298,13 +308,13 @@ static double block_update(float *V, float *U, int64_t d, int64_t ld, float alph
     }
     for (int64_t a = 0; a < n_in; a++) {  /* grad_in = G @ U[outputs]: (n_in, n_out) @ (n_out, d) */
         memset(grad_in + a * d, 0, d * sizeof(float));
-        add_rows(grad_in + a * d, U, ld, outputs, G + a * n_out, 1, n_out, d);
+        add_rows(grad_in + a * d, out, G + a * n_out, 1, n_out, d);
     }
     for (int64_t t = 0; t < n_out; t++) {  /* U[outputs] += G^T @ V[inputs] */
-        add_rows(U + outputs[t] * ld, V, ld, inputs, G + t, n_out, n_in, d);
+        add_rows(out[t], in, G + t, n_out, n_in, d);
     }
     for (int64_t a = 0; a < n_in; a++) {  /* V[inputs] += grad_in, after U used the old V */
-        float *v = V + inputs[a] * ld;
+        float *v = in[a];
         for (int64_t k = 0; k < d; k++) {
             v[k] += grad_in[a * d + k];
         }
@@ -312,11 +322,15 @@ static double block_update(float *V, float *U, int64_t d, int64_t ld, float alph
     return cost;
 }
 
-/* block_update with every pair once: a HogBatch window, or a path of hierarchical softmax. */
+/* block_update with every pair once, rows V[inputs] and U[targets]: a HogBatch window, or a path
+   of hierarchical softmax. scratch: rows (n_in + n_t,), and block_update's. */
 static double dense_update(float *V, float *U, int64_t d, int64_t ld, float alpha,
                            const int32_t *inputs, int64_t n_in, const int32_t *targets,
-                           const float *signs, int64_t n_t, float *grad_in, float *G) {
-    return block_update(V, U, d, ld, alpha, inputs, n_in, targets, signs, n_t, NULL, grad_in, G);
+                           const float *signs, int64_t n_t, float *grad_in, float *G,
+                           float **rows) {
+    rows_of(V, ld, inputs, n_in, rows);
+    rows_of(U, ld, targets, n_t, rows + n_in);
+    return block_update(rows, n_in, rows + n_in, n_t, signs, NULL, d, alpha, grad_in, G);
 }
 
 /* One HogBatch window: n_in input words against the same n_t output words, V and U in place.
@@ -327,23 +341,31 @@ static double dense_update(float *V, float *U, int64_t d, int64_t ld, float alph
    inputs (n_in,), targets (n_t,); scratch: grad_in (n_in, d), G (n_in, n_t). */
 double window_update(const NegSampling *p, const int32_t *inputs, int64_t n_in,
                      const int32_t *targets, int64_t n_t, float *grad_in, float *G) {
+    float *rows[n_in + n_t + 1];  /* a test's window: a few pointers on the stack */
     return dense_update(p->V, p->U, p->d, p->ld, p->alpha, inputs, n_in, targets, NULL, n_t,
-                        grad_in, G);
+                        grad_in, G, rows);
 }
 
-/* targets (K + 1,) receives the centre word c, then K negatives drawn for it, less those equal
-   to c (word2vec.c skips them); returns how many were written. */
-static int64_t centre_and_negatives(const NegSampling *p, int32_t c, uint64_t *rng,
-                                    int32_t *targets) {
+/* targets (K + 1,) receives the centre word c, then the K negatives less those equal to c
+   (word2vec.c skips them); returns how many were written. negatives may be targets + 1. */
+static int64_t centre_then(int32_t c, const int32_t *negatives, int64_t K, int32_t *targets) {
     int64_t n_t = 0;
     targets[n_t++] = c;
-    for (int64_t k = 0; k < p->K; k++) {
-        int32_t r = draw(rng, p->alias_prob, p->alias_idx, p->W);
-        if (r != c) {
-            targets[n_t++] = r;
+    for (int64_t k = 0; k < K; k++) {
+        if (negatives[k] != c) {
+            targets[n_t++] = negatives[k];
         }
     }
     return n_t;
+}
+
+/* centre_then with K negatives drawn now. */
+static int64_t centre_and_negatives(const NegSampling *p, int32_t c, uint64_t *rng,
+                                    int32_t *targets) {
+    for (int64_t k = 0; k < p->K; k++) {
+        targets[1 + k] = draw(rng, p->alias_prob, p->alias_idx, p->W);
+    }
+    return centre_then(c, targets + 1, p->K, targets);
 }
 
 /* One pair as word2vec.c trains it: input c against n_t outputs, U updated as it goes.
@@ -393,6 +415,7 @@ typedef struct {
     float *grad_in;    /* (P, d) */
     float *G;          /* (P, C + K) */
     float *weights;    /* (P, C + K) how many times each (input, output) pair is in the cost */
+    float **rows;      /* (P + C + K,) where the block's input rows, then its output rows, start */
 } Scratch;
 
 static size_t whole_lines(size_t bytes) {
@@ -401,13 +424,14 @@ static size_t whole_lines(size_t bytes) {
 
 static int block_alloc(Scratch *s, int64_t C, int64_t window, int64_t K, int64_t d) {
     size_t P = C + 2 * window, T = C + K;
-    size_t sizes[10] = {whole_lines(P * sizeof(int32_t)), whole_lines(P * sizeof(uint64_t)),
+    size_t sizes[11] = {whole_lines(P * sizeof(int32_t)), whole_lines(P * sizeof(uint64_t)),
                         whole_lines(T * sizeof(int32_t)), whole_lines(T * sizeof(float)),
                         whole_lines(C * sizeof(int32_t)), whole_lines(2 * K * sizeof(int32_t)),
                         whole_lines(K * sizeof(uint64_t)), whole_lines(P * d * sizeof(float)),
-                        whole_lines(P * T * sizeof(float)), whole_lines(P * T * sizeof(float))};
+                        whole_lines(P * T * sizeof(float)), whole_lines(P * T * sizeof(float)),
+                        whole_lines((P + T) * sizeof(float *))};
     size_t total = 0;
-    for (int i = 0; i < 10; i++) {
+    for (int i = 0; i < 11; i++) {
         total += sizes[i];
     }
     s->block = calloc(total + CACHE_LINE, 1);
@@ -425,6 +449,7 @@ static int block_alloc(Scratch *s, int64_t C, int64_t window, int64_t K, int64_t
     s->grad_in = (float *)(at += sizes[6]);
     s->G = (float *)(at += sizes[7]);
     s->weights = (float *)(at += sizes[8]);
+    s->rows = (float **)(at += sizes[9]);
     return 1;
 }
 
@@ -459,7 +484,7 @@ static double combined_step(const NegSampling *p, const int32_t *sen, int64_t n,
         }
         *pairs += n_in;
         return n_in == 0 ? 0.0 : dense_update(p->V, p->U, p->d, p->ld, p->alpha, s->inputs, n_in,
-                                              s->targets, NULL, n_t, s->grad_in, s->G);
+                                              s->targets, NULL, n_t, s->grad_in, s->G, s->rows);
     }
     int64_t lo = n, hi = 0;  /* the union of the windows, [lo, hi): contiguous */
     for (int64_t j = 0; j < C; j++) {
@@ -511,8 +536,10 @@ static double combined_step(const NegSampling *p, const int32_t *sen, int64_t n,
             w[C + k] = (float)__builtin_popcountll(s->masks[a] & ~s->equal[k]);
         }
     }
-    return block_update(p->V, p->U, p->d, p->ld, p->alpha, s->inputs, n_in, s->targets, s->signs,
-                        T, s->weights, s->grad_in, s->G);
+    rows_of(p->V, p->ld, s->inputs, n_in, s->rows);
+    rows_of(p->U, p->ld, s->targets, T, s->rows + n_in);
+    return block_update(s->rows, n_in, s->rows + n_in, T, s->signs, s->weights, p->d, p->alpha,
+                        s->grad_in, s->G);
 }
 
 /* One block of context combining on its own, V and U in place, for checking it against the
@@ -653,19 +680,19 @@ static int64_t context_of(const int32_t *sen, int64_t lo, int64_t hi, int64_t i,
 double path_window_update(float *V, int64_t W, float *U, int64_t nodes, int64_t d, int64_t ld,
                           const int32_t *inputs, int64_t n_in, const int32_t *targets,
                           const float *signs, int64_t n_t, float alpha, float *grad_in, float *G) {
-    return dense_update(V, U, d, ld, alpha, inputs, n_in, targets, signs, n_t, grad_in, G);
+    float *rows[n_in + n_t + 1];  /* a test's window: a few pointers on the stack */
+    return dense_update(V, U, d, ld, alpha, inputs, n_in, targets, signs, n_t, grad_in, G, rows);
 }
 
 /* One CBOW window as word2vec.c trains it: h the mean of the n_in context rows (the sum when
-   mean is 0), against n_t output rows with signs[t] (+1: label 1, -1: label 0), each output row
-   updated as it goes; then the whole step -alpha dJ/dh is added to every context row (the tool's
-   step, docs/math.md section 16: n_in times the exact step for the mean). For distinct targets
-   the output rows take exactly one SGD step of the reference loss at h. Returns the cost.
-   V (W, d; ld), U (n_out, d; ld), inputs (n_in,), targets (n_t,), signs (n_t,);
-   scratch: h (d,), grad_h (d,). */
-double cbow_update(float *V, int64_t W, float *U, int64_t n_out, int64_t d, int64_t ld,
-                   const int32_t *inputs, int64_t n_in, int64_t mean, const int32_t *targets,
-                   const float *signs, int64_t n_t, float alpha, float *h, float *grad_h) {
+   mean is 0), against n_t output rows out[t] with signs[t] (+1: label 1, -1: label 0), each
+   output row updated as it goes; then the whole step -alpha dJ/dh is added to every context row
+   (the tool's step, docs/math.md section 16: n_in times the exact step for the mean). For
+   distinct targets the output rows take exactly one SGD step of the reference loss at h.
+   Returns the cost. scratch: h (d,), grad_h (d,). */
+static double cbow_step(float *V, int64_t d, int64_t ld, const int32_t *inputs, int64_t n_in,
+                        int64_t mean, float *const *out, const float *signs, int64_t n_t,
+                        float alpha, float *h, float *grad_h) {
     memset(h, 0, d * sizeof(float));
     memset(grad_h, 0, d * sizeof(float));
     for (int64_t a = 0; a < n_in; a++) {
@@ -682,7 +709,7 @@ double cbow_update(float *V, int64_t W, float *U, int64_t n_out, int64_t d, int6
     }
     double cost = 0.0;
     for (int64_t t = 0; t < n_t; t++) {
-        float *u = U + targets[t] * ld;
+        float *u = out[t];
         float f = 0.0f;
         for (int64_t k = 0; k < d; k++) {
             f += h[k] * u[k];
@@ -704,8 +731,19 @@ double cbow_update(float *V, int64_t W, float *U, int64_t n_out, int64_t d, int6
     return cost;
 }
 
-/* CBOW with negative sampling over a prepared chunk, V and U trained in place: one cbow_update
-   per centre word, against the centre and K negatives drawn for it (a negative equal to the
+/* cbow_step on the output rows U[targets], for checking it against the reference.
+   V (W, d; ld), U (n_out, d; ld), inputs (n_in,), targets (n_t,), signs (n_t,);
+   scratch: h (d,), grad_h (d,). */
+double cbow_update(float *V, int64_t W, float *U, int64_t n_out, int64_t d, int64_t ld,
+                   const int32_t *inputs, int64_t n_in, int64_t mean, const int32_t *targets,
+                   const float *signs, int64_t n_t, float alpha, float *h, float *grad_h) {
+    float *out[n_t + 1];  /* a test's window: a few pointers on the stack */
+    rows_of(U, ld, targets, n_t, out);
+    return cbow_step(V, d, ld, inputs, n_in, mean, out, signs, n_t, alpha, h, grad_h);
+}
+
+/* CBOW with negative sampling over a prepared chunk, V and U trained in place: one cbow_step
+   per centre word, against the centre and K negatives drawn for its position (a negative equal to the
    centre is skipped, as in word2vec.c; p->shared plays no part: a window has one h). mean: 1 for
    the mean of the context rows, 0 for their sum.
    sen (n,), state (1,) the generator, advanced; cost (1,) receives the summed cost. Returns the
@@ -730,18 +768,39 @@ int64_t cbow_neg_chunk(const NegSampling *p, int64_t mean, const int32_t *sen, i
     uint64_t rng = *state;
     double total = 0.0;
     int64_t examples = 0;
+    /* Each position's negatives are drawn one position ahead, so that their rows of U, random
+       rows mostly not in cache, load while the window before trains (as neg_chunk does). */
+    int32_t *ahead = s.ahead;  /* (2, K): this position's negatives and the next one's */
+    int64_t slot = 0;
+    for (int64_t k = 0; k < K; k++) {
+        ahead[k] = draw(&rng, p->alias_prob, p->alias_idx, p->W);
+    }
     for (int64_t start = 0, end; start <= n; start = end + 1) {
         end = sentence_end(sen, n, start);
         for (int64_t i = start; i < end; i++) {
             int64_t lo, hi;
             dynamic_window(start, end, i, window, &rng, &lo, &hi);
+            int32_t *upcoming = ahead + (1 - slot) * K;
+            for (int64_t k = 0; k < K; k++) {
+                upcoming[k] = draw(&rng, p->alias_prob, p->alias_idx, p->W);
+                prefetch_row(p->U + upcoming[k] * p->ld, d);
+            }
+            if (i + 1 < end) {  /* the next centre's row, and the row its window adds */
+                prefetch_row(p->U + sen[i + 1] * p->ld, d);
+                if (i + 1 + window < end) {
+                    prefetch_row(p->V + sen[i + 1 + window] * p->ld, d);
+                }
+            }
+            const int32_t *negatives = ahead + slot * K;
+            slot = 1 - slot;
             int64_t n_in = context_of(sen, lo, hi, i, s.inputs);
             if (n_in == 0) {
                 continue;
             }
-            int64_t n_t = centre_and_negatives(p, sen[i], &rng, s.targets);
-            total += cbow_update(p->V, p->W, p->U, p->W, d, p->ld, s.inputs, n_in, mean,
-                                 s.targets, signs, n_t, p->alpha, s.grad_in, s.grad_in + d);
+            int64_t n_t = centre_then(sen[i], negatives, K, s.targets);
+            rows_of(p->U, p->ld, s.targets, n_t, s.rows);
+            total += cbow_step(p->V, d, p->ld, s.inputs, n_in, mean, s.rows, signs, n_t, p->alpha,
+                               s.grad_in, s.grad_in + d);
             examples += 1;
         }
     }
@@ -766,12 +825,92 @@ typedef struct {
     int64_t window;          /* the largest radius of a dynamic window */
     int64_t cbow;            /* 1: CBOW (the window's h predicts the centre); 0: skip-gram */
     int64_t mean;            /* CBOW: 1 for the mean of the context rows, 0 for their sum */
+    int64_t hot;             /* 1: train the busiest nodes in copies (HotNodes): other threads */
     float alpha;             /* the learning rate */
 } HSoftmax;
 
+/* Every path starts at the root, so every window writes the few inner nodes near it. With several
+   threads, the cache lines of those rows would move from core to core at every window, and the
+   threads' read-modify-writes of them would race: with skip-gram, 2 threads took 26% more CPU
+   time per word than 1 and scored lower. So a chunk trains copies of its own of the HOT_NODES
+   busiest nodes, the last rows of U (w2v/huffman.py numbers the inner nodes in the order of
+   their counts, the root last), and every HOT_FLUSH windows adds what it changed in them to the
+   shared rows and copies them again: its own steps it sees at once, the other threads' up to
+   HOT_FLUSH windows late. With one thread there is nothing to share: no copies (hot 0). */
+#define HOT_NODES 64  /* a bit each in HotNodes.touched */
+#define HOT_FLUSH 32
+
+typedef struct {
+    float *block;
+    float *rows;    /* (H, ld) this chunk's copies of nodes first..first+H-1 */
+    float *copied;  /* (H, ld) the shared rows as they were copied */
+    int64_t first;  /* the first hot node: nodes - H */
+    int64_t H;
+    uint64_t touched;  /* bit r: row r was trained since the last flush */
+} HotNodes;
+
+/* Copies the shared rows of the hot nodes in mask (d values of each). */
+static void hot_load(HotNodes *hot, const float *U, int64_t d, int64_t ld, uint64_t mask) {
+    for (int64_t r = 0; r < hot->H; r++) {
+        if (!((mask >> r) & 1)) {
+            continue;
+        }
+        const float *u = U + (hot->first + r) * ld;
+        memcpy(hot->rows + r * ld, u, d * sizeof(float));
+        memcpy(hot->copied + r * ld, u, d * sizeof(float));
+    }
+}
+
+static int hot_alloc(HotNodes *hot, int64_t wanted, const float *U, int64_t nodes, int64_t d,
+                     int64_t ld) {
+    hot->H = !wanted ? 0 : nodes < HOT_NODES ? nodes : HOT_NODES;
+    hot->first = nodes - hot->H;
+    size_t bytes = whole_lines(2 * hot->H * ld * sizeof(float));
+    hot->block = calloc(bytes + CACHE_LINE, 1);
+    if (hot->block == NULL) {
+        return 0;
+    }
+    hot->rows = (float *)((char *)hot->block + CACHE_LINE - (uintptr_t)hot->block % CACHE_LINE);
+    hot->copied = hot->rows + hot->H * ld;
+    hot->touched = 0;
+    hot_load(hot, U, d, ld, ~(uint64_t)0);
+    return 1;
+}
+
+/* Adds this chunk's changes to the hot nodes it trained to the shared rows, then copies those
+   again (with the other threads' changes). */
+static void hot_flush(HotNodes *hot, float *U, int64_t d, int64_t ld) {
+    for (int64_t r = 0; r < hot->H; r++) {
+        if (!((hot->touched >> r) & 1)) {
+            continue;
+        }
+        float *u = U + (hot->first + r) * ld;
+        const float *mine = hot->rows + r * ld, *was = hot->copied + r * ld;
+        for (int64_t k = 0; k < d; k++) {
+            u[k] += mine[k] - was[k];
+        }
+    }
+    hot_load(hot, U, d, ld, hot->touched);
+    hot->touched = 0;
+}
+
+/* out[t]: where the row of the path's node path[t] is, its copy for a hot node. */
+static void path_rows(HotNodes *hot, float *U, int64_t ld, const int32_t *path, int64_t L,
+                      float **out) {
+    for (int64_t t = 0; t < L; t++) {
+        int64_t r = path[t] - hot->first;
+        if (r >= 0) {
+            out[t] = hot->rows + r * ld;
+            hot->touched |= (uint64_t)1 << r;
+        } else {
+            out[t] = U + path[t] * ld;
+        }
+    }
+}
+
 /* Hierarchical softmax over a prepared chunk, V and U trained in place. Skip-gram: each window's
-   context rows walk the centre's path together (path_window_update); CBOW: the window's h walks
-   it (cbow_update). No random numbers but the windows' radii.
+   context rows walk the centre's path together (path_window_update's block); CBOW: the window's
+   h walks it (cbow_step). The busiest nodes are trained in copies of the chunk's own (HotNodes). No random numbers but the windows' radii.
    sen (n,), state (1,) the generator, advanced; cost (1,) receives the summed cost. Returns the
    number of examples (pairs for skip-gram, centre words with a context for CBOW), or BAD_ID,
    NO_MEMORY, BAD_SETTING. */
@@ -785,12 +924,17 @@ int64_t hs_chunk(const HSoftmax *p, const int32_t *sen, int64_t n, uint64_t *sta
         return BAD_ID;
     }
     Scratch s;
+    HotNodes hot;
     if (!scratch_alloc(&s, window, p->L, d)) {
+        return NO_MEMORY;
+    }
+    if (!hot_alloc(&hot, p->hot, p->U, p->nodes, d, p->ld)) {
+        free(s.block);
         return NO_MEMORY;
     }
     uint64_t rng = *state;
     double total = 0.0;
-    int64_t examples = 0;
+    int64_t examples = 0, since_flush = 0;
     for (int64_t start = 0, end; start <= n; start = end + 1) {
         end = sentence_end(sen, n, start);
         for (int64_t i = start; i < end; i++) {
@@ -798,23 +942,31 @@ int64_t hs_chunk(const HSoftmax *p, const int32_t *sen, int64_t n, uint64_t *sta
             dynamic_window(start, end, i, window, &rng, &lo, &hi);
             int64_t n_in = context_of(sen, lo, hi, i, s.inputs);
             int32_t c = sen[i];
-            if (n_in == 0 || p->lengths[c] == 0) {
+            int64_t L = p->lengths[c];
+            if (n_in == 0 || L == 0) {
                 continue;
             }
-            const int32_t *path = p->points + c * p->L;
             const float *signs = p->signs + c * p->L;
+            float **out = s.rows + n_in;
+            path_rows(&hot, p->U, p->ld, p->points + c * p->L, L, out);
             if (p->cbow) {
-                total += cbow_update(p->V, p->W, p->U, p->nodes, d, p->ld, s.inputs, n_in,
-                                     p->mean, path, signs, p->lengths[c], p->alpha, s.grad_in,
-                                     s.grad_in + d);
+                total += cbow_step(p->V, d, p->ld, s.inputs, n_in, p->mean, out, signs, L,
+                                   p->alpha, s.grad_in, s.grad_in + d);
                 examples += 1;
             } else {
-                total += dense_update(p->V, p->U, d, p->ld, p->alpha, s.inputs, n_in, path, signs,
-                                      p->lengths[c], s.grad_in, s.G);
+                rows_of(p->V, p->ld, s.inputs, n_in, s.rows);
+                total += block_update(s.rows, n_in, out, L, signs, NULL, d, p->alpha, s.grad_in,
+                                      s.G);
                 examples += n_in;
+            }
+            if (++since_flush == HOT_FLUSH) {
+                hot_flush(&hot, p->U, d, p->ld);
+                since_flush = 0;
             }
         }
     }
+    hot_flush(&hot, p->U, d, p->ld);
+    free(hot.block);
     free(s.block);
     *state = rng;
     *cost = total;

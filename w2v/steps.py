@@ -98,7 +98,8 @@ def make_cbow_neg_step(config, vocab):
 def make_hs_step(cbow):
     """Hierarchical softmax over the vocabulary's Huffman tree, in the compiled kernel: skip-gram
     (a window's context rows share the centre's path, one dense block) or CBOW (the window's h
-    walks the centre's path). U has the tree's W − 1 inner-node rows."""
+    walks the centre's path). U has the tree's W − 1 inner-node rows. With several threads, each
+    chunk trains the busiest nodes, near the root, in copies of its own (kernels.c's HotNodes)."""
     def make(config, vocab):
         tree = huffman.build(vocab.counts)
 
@@ -107,7 +108,7 @@ def make_hs_step(cbow):
             examples = native.backend().call(
                 "hs_chunk", V=V, U=U, points=tree.points, signs=tree.signs, lengths=tree.lengths,
                 window=config.window, cbow=int(cbow), mean=int(not config.cbow_sum), alpha=alpha,
-                sen=sen, state=state, cost=cost)
+                hot=int(config.threads > 1), sen=sen, state=state, cost=cost)
             return float(cost[0]), int(examples), state[0]
 
         return step
