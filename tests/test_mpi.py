@@ -205,7 +205,9 @@ def _cmdline(pid):
 @needs_mpi
 def test_a_run_resumed_with_as_many_processes_gives_the_bytes_of_one_never_stopped(tmp_path):
     planted_corpus(tmp_path / "c.txt", sentences=3000)
-    whole = mpiexec(2, *_train_args(tmp_path / "c.txt", tmp_path / "whole.bin"))
+    # checkpoints, as the stopped run's, so that every epoch's end makes the replicas one
+    whole = mpiexec(2, *_train_args(tmp_path / "c.txt", tmp_path / "whole.bin", "--checkpoint",
+                                    tmp_path / "whole.npz"))
     assert whole.returncode == 0, whole.stderr
     script = ("import sys\nfrom w2v import TrainConfig, train\n"
               f"train(TrainConfig(corpus={str(tmp_path / 'c.txt')!r}, out=sys.argv[1], "
