@@ -290,8 +290,8 @@ class Averaging:
         self.starts, self.ends = chunks[0], chunks[1]
         self.n_chunks, self.epochs = len(self.ends), config.epochs
         self.most_chunks = comm.allreduce(self.n_chunks, op=MPI.MAX)
-        self.own_N = int(self.ends[-1])  # ids in this process's part
-        self.N = comm.allreduce(self.own_N)  # ids in all the parts: an epoch's progress
+        self.parts_N = np.array(comm.allgather(int(self.ends[-1])), np.int64)  # (P,) ids per part
+        self.N = int(self.parts_N.sum())  # ids in all the parts: an epoch's progress
         k = max(1, round(config.sync_every / config.chunk_words))
         self.k_hot = max(1, k // HOT_SHARES)
         self.n_slices = max(1, k // self.k_hot)
@@ -305,7 +305,7 @@ class Averaging:
         self.round = self.n_slices if cold else 1  # merges that cover every row
         self.sent = np.empty(max(most, 1) * self.d, np.float32)  # this process's changes
         self.summed = np.empty_like(self.sent)  # everyone's changes
-        self.told = np.zeros(4, np.int64)  # (position, still training, checkpoint wanted, signal)
+        self.told = np.zeros(4, np.int64)  # (epoch, position in it, checkpoint wanted, signal)
         self.heard = np.zeros((self.P, 4), np.int64)
         self.posted = None  # (slice, requests, thread) of the merge in flight
         self.failed = None  # an MPI error met by the thread that drives a merge
@@ -335,30 +335,28 @@ class Averaging:
         """The number in the run of the boundary before chunk c of this epoch."""
         return self.epoch * self.most_chunks + c
 
-    def _position(self, c):
-        """This process's ids trained in the run before its chunk c of this epoch."""
-        done = int(self.ends[min(c, self.n_chunks) - 1]) if c > 0 else 0
-        return self.epoch * self.own_N + done
-
     def _told(self, c):
-        """What this process tells the others of where it is before its chunk c."""
-        return self._position(c), c < self.n_chunks
+        """What this process tells the others of where it is before its chunk c: the epoch,
+        and its ids trained in it."""
+        return self.epoch, int(self.ends[min(c, self.n_chunks) - 1]) if c > 0 else 0
 
     def _know_positions(self, c):
         self._heard(np.array(self.comm.allgather(self._told(c)), dtype=np.int64))
 
     def _heard(self, heard):
-        """Where the processes were in the run when they told: ids trained by all of them
-        (known), by this one (own_known), and how many were still training their epoch
-        (moving)."""
-        self.known, self.own_known = int(heard[:, 0].sum()), int(heard[self.rank, 0])
-        self.moving = max(1, int(heard[:, 1].sum()))
+        """Where the processes were when they told: in which epoch (the same for all: they
+        tell at the same boundary), and how many ids each was ahead of this one in it."""
+        self.heard_epoch = int(heard[0, 0])
+        self.ahead = heard[:, 1] - heard[self.rank, 1]  # (P,)
 
     def fraction(self, epoch, i):
-        """How far through the run chunk i of this epoch starts: the others' positions at the
-        last merge, and since then this process's progress for each of them."""
-        x = self.known + self.moving * (epoch * self.own_N + int(self.starts[i]) - self.own_known)
-        return min(1.0, x / (self.epochs * self.N))
+        """How far through the run chunk i of this epoch starts: every process has finished
+        the epochs before, and in this one is as far ahead of this process as it was when it
+        last told (or level with it, if it has not told since the epoch began), short of its
+        part's end. Exact while the processes move in step."""
+        ahead = self.ahead if self.heard_epoch == epoch else 0
+        done = np.clip(ahead + int(self.starts[i]), 0, self.parts_N)  # (P,) ids of this epoch
+        return (epoch * self.N + int(done.sum())) / (self.epochs * self.N)
 
     def _rows(self, R, j):
         """Rows [start, stop) of a matrix of R rows in slice j's merge (the hot rows: j = 0)."""
@@ -488,8 +486,6 @@ class Averaging:
         self._merge_all()
         progress.cost, progress.pairs, asked = self._sum_costs_(progress, signum)
         self.epoch += 1
-        self.known, self.own_known = self.epoch * self.N, self.epoch * self.own_N  # all done
-        self.moving = self.P
         self.united = self._boundary(0)
         self.seconds += time.perf_counter() - start_time
         return asked
