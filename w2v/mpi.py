@@ -12,10 +12,13 @@ often. The sum, not the mean (1/P) Σ_p of model averaging: the mean gives every
 third of the WordSim score (scripts/bench.py --mpi 2); the sum is Hogwild across processes,
 each step kept whole and seen by the others a merge late. A merge does not stop training: it is
 posted, and its result applied at the next merge point (docs/math.md section 18). The schedule
-counts chunks, so every process takes part in every merge even when its part has fewer chunks
-than another's. The merges also carry each process's position, from which the learning rate
-follows the global progress, and its requests to checkpoint or stop, which every process then
-meets at the same chunk. Process 0 alone prints and writes files.
+counts chunk boundaries through the run, so every process takes part in every merge even when
+its part has fewer chunks than another's, and an epoch's end is no barrier: the merges go on
+across it. The merges also carry each process's position, from which the learning rate follows
+the global progress, and its requests to checkpoint or stop, which every process then meets at
+the same chunk. Every row is merged at once, blocking, only where the replicas must be one: the
+run's end, a checkpoint (with --checkpoint, every epoch's end) and a stop; there the epochs'
+costs are summed over the processes. Process 0 alone prints and writes files.
 
 Launched without MPI, or with one process, `cluster()` is `Alone`: nothing changes and mpi4py is
 never imported. The launch is told from the environment the launchers set, before any import.
