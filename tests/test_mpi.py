@@ -1,5 +1,6 @@
 """Several processes under mpiexec (w2v/mpi.py): the same vocabulary, one output, the planted
-groups learnt, one process byte-identical to none, and a job that ends, never hangs."""
+groups learnt, one process byte-identical to none, a job that ends, never hangs, and epochs' ends
+that wait for no one, with the costs and the learning rate still the whole run's."""
 import hashlib
 import json
 import math

@@ -341,7 +341,7 @@ class Averaging:
     def _told(self, c):
         """What this process tells the others of where it is before its chunk c: the epoch,
         and its ids trained in it."""
-        return self.epoch, int(self.ends[min(c, self.n_chunks) - 1]) if c > 0 else 0
+        return self.epoch, (int(self.ends[min(c, self.n_chunks) - 1]) if c > 0 else 0)
 
     def _know_positions(self, c):
         self._heard(np.array(self.comm.allgather(self._told(c)), dtype=np.int64))
