@@ -1,7 +1,9 @@
 """Several processes under mpiexec (w2v/mpi.py): the same vocabulary, one output, the planted
-groups learnt, one process byte-identical to none, and a job that ends, never hangs."""
+groups learnt, one process byte-identical to none, a job that ends, never hangs, and epochs' ends
+that wait for no one, with the costs and the learning rate still the whole run's."""
 import hashlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -86,7 +88,9 @@ def test_two_processes_learn_the_planted_groups_into_one_output(tmp_path):
     assert proc.stderr.count("saved ") == 1  # process 0 alone speaks
     stats = json.loads((tmp_path / "v.bin.json").read_text())
     assert stats["processes"] == 2
-    assert stats["averages"] >= 3 * 2  # mid-epoch averages as well as the epochs' ends
+    # a merge at every chunk boundary but the first (each process has 2 chunks per epoch), and
+    # the run's end
+    assert stats["averages"] == 5 + 1
     assert group_accuracy(Vectors.load(str(tmp_path / "v.bin")), groups) >= 0.9
     alone = run_cli(*_train_args(tmp_path / "c.txt", tmp_path / "one.bin")[2:], "--epochs", "1")
     assert alone.returncode == 0, alone.stderr
@@ -100,7 +104,7 @@ def test_processes_with_several_threads_each_learn_the_planted_groups(tmp_path):
                                    "--threads", "4"))
     assert proc.returncode == 0, proc.stderr
     stats = json.loads((tmp_path / "v.bin.json").read_text())
-    assert stats["settings"]["threads"] == 4 and stats["averages"] >= 3 * 2
+    assert stats["settings"]["threads"] == 4 and stats["averages"] == 5 + 1
     assert group_accuracy(Vectors.load(str(tmp_path / "v.bin")), groups) >= 0.9
 
 
@@ -205,7 +209,9 @@ def _cmdline(pid):
 @needs_mpi
 def test_a_run_resumed_with_as_many_processes_gives_the_bytes_of_one_never_stopped(tmp_path):
     planted_corpus(tmp_path / "c.txt", sentences=3000)
-    whole = mpiexec(2, *_train_args(tmp_path / "c.txt", tmp_path / "whole.bin"))
+    # checkpoints, as the stopped run's, so that every epoch's end makes the replicas one
+    whole = mpiexec(2, *_train_args(tmp_path / "c.txt", tmp_path / "whole.bin", "--checkpoint",
+                                    tmp_path / "whole.npz"))
     assert whole.returncode == 0, whole.stderr
     script = ("import sys\nfrom w2v import TrainConfig, train\n"
               f"train(TrainConfig(corpus={str(tmp_path / 'c.txt')!r}, out=sys.argv[1], "
@@ -280,22 +286,15 @@ def test_the_learning_rate_follows_the_global_progress_when_parts_differ(tmp_pat
             f.write(" ".join(long_words[(i + j) % 8] for j in range(5)) + "\n")
         for i in range(15000):
             f.write(" ".join("abcdefgh"[(i + j) % 8] for j in range(5)) + "\n")
-    # each process records the fraction of the run at which each of its chunks starts
-    script = ("import os, sys\nfrom w2v import TrainConfig, train, sgd\n"
-              "seen = []\nrate = sgd.learning_rate\n"
-              "sgd.learning_rate = lambda a, m, f: seen.append(f) or rate(a, m, f)\n"
-              f"train(TrainConfig(corpus={str(path)!r}, out=sys.argv[1], chunk_words=2048, "
-              "sync_every=4096, threads=1, dim=8, min_count=1, epochs=1), quiet=True)\n"
-              "with open(sys.argv[1] + '.rank' + os.environ['PMI_RANK'], 'w') as f:\n"
-              "    f.write(' '.join(map(str, seen)))")
-    proc = mpiexec(2, "-c", script, tmp_path / "v.bin")
+    settings = "chunk_words=2048, sync_every=65536, threads=1, dim=8, min_count=1, epochs=2"
+    proc = mpiexec(2, "-c", _recording_script(path, settings), tmp_path / "v.bin")
     assert proc.returncode == 0, proc.stderr
-    short, long = ([float(x) for x in (tmp_path / f"v.bin.rank{r}").read_text().split()]
-                   for r in (0, 1))
-    assert len(short) >= 3 and len(long) > 5 * len(short)
-    assert max(short) < 0.4  # its own part done, the run is far from done
-    assert max(long) > 0.8
-    assert long == sorted(long)
+    short, long = (record["fractions"] for record in _recorded(tmp_path / "v.bin"))
+    assert len(short) % 2 == len(long) % 2 == 0 and len(long) > 5 * len(short)
+    m, n = len(short) // 2, len(long) // 2  # chunks per epoch
+    assert max(short[:m]) < 0.2 and max(short[m:]) < 0.7  # its part done, the epoch is not
+    assert short[m] == long[n] == 0.5  # every process has finished the first epoch
+    assert short == sorted(short) and long == sorted(long) and long[-1] > 0.99
 
 
 @needs_mpi
@@ -320,3 +319,110 @@ def test_bench_compares_processes_end_to_end(tmp_path):
     rows = json.loads((tmp_path / "b.json").read_text())["mpi"]
     assert rows["2"]["processes"] == 2 and rows["2"]["averages"] >= 1
     assert rows["2"]["bytes_averaged"] > 0 and rows["1"]["words_per_sec"] > 0
+
+
+def _recording_script(corpus_path, settings, stop_at=None):
+    """Train with TrainConfig(settings) and have every process write to OUT.rankR the run
+    fraction at which each of its chunks started and each chunk's (epoch, cost, pairs)."""
+    return ("import json, os, sys\nfrom w2v import TrainConfig, sgd, train\n"
+            "fractions, chunks = [], []\nrate, tally = sgd.learning_rate, sgd._Tally.__call__\n"
+            "sgd.learning_rate = lambda a, m, f: fractions.append(f) or rate(a, m, f)\n"
+            "def record(self, result):\n"
+            "    chunks.append((self.progress.epoch, result[0], result[1]))\n"
+            "    tally(self, result)\n"
+            "sgd._Tally.__call__ = record\n"
+            "try:\n"
+            f"    train(TrainConfig(corpus={str(corpus_path)!r}, out=sys.argv[1], {settings}), "
+            f"quiet=True, stop_when=lambda epoch, chunk: (epoch, chunk) == {stop_at})\n"
+            "finally:\n"
+            "    with open(sys.argv[1] + '.rank' + os.environ.get('PMI_RANK', '0'), 'w') as f:\n"
+            "        json.dump({'fractions': fractions, 'chunks': chunks}, f)\n")
+
+
+# planted_corpus's lines are 5 words of 4 letters: 2,000 lines to each of 2 processes, 200 to a
+# chunk of 1,200 ids (a line is 6, its end included), so 10 chunks per process and epoch; every
+# row is merged every 24 chunks, at every third chunk boundary of the run (3 = 24 / HOT_SHARES):
+# 9 merge points in 3 epochs, two of them (chunks 9 and 27) still in flight at an epoch's end
+EVEN = "chunk_words=1200, sync_every=28800, threads=1, dim=20, window=2, min_count=1, sample=0"
+
+
+def _recorded(out, ranks=(0, 1)):
+    return [json.loads((out.parent / f"{out.name}.rank{r}").read_text()) for r in ranks]
+
+
+def _summed_mean_costs(records, epochs):
+    """Each epoch's mean cost over all the processes' chunks: the reference."""
+    costs = [[c for record in records for e, c, _ in record["chunks"] if e == epoch]
+             for epoch in range(epochs)]
+    pairs = [sum(p for record in records for e, _, p in record["chunks"] if e == epoch)
+             for epoch in range(epochs)]
+    return [math.fsum(c) / p for c, p in zip(costs, pairs)]
+
+
+@needs_mpi
+def test_between_epochs_the_merges_go_on_without_merging_every_row(tmp_path):
+    planted_corpus(tmp_path / "c.txt", sentences=4000)
+    out = tmp_path / "v.bin"
+    proc = mpiexec(2, "-c", _recording_script(tmp_path / "c.txt", f"{EVEN}, epochs=3"), out)
+    assert proc.returncode == 0, proc.stderr
+    stats = json.loads((tmp_path / "v.bin.json").read_text())
+    # the vocabulary is smaller than HOT_ROWS: every merge point merges every row
+    assert stats["averages"] == 9 + 1  # the merge points, and the run's end; no epoch's end
+    W, d = stats["vocab_size"], 20
+    assert stats["bytes_averaged"] == 2 * stats["averages"] * 2 * (2 * W * d * 4)
+
+
+@needs_mpi
+def test_a_run_that_saves_checkpoints_merges_every_row_at_every_epochs_end(tmp_path):
+    planted_corpus(tmp_path / "c.txt", sentences=4000)
+    out = tmp_path / "v.bin"
+    settings = f"{EVEN}, epochs=3, checkpoint={str(tmp_path / 'ck.npz')!r}"
+    proc = mpiexec(2, "-c", _recording_script(tmp_path / "c.txt", settings), out)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "v.bin.json").read_text())["averages"] == 9 + 3
+
+
+@needs_mpi
+def test_each_epochs_cost_is_summed_over_the_processes(tmp_path):
+    planted_corpus(tmp_path / "c.txt", sentences=4000)
+    out = tmp_path / "v.bin"
+    proc = mpiexec(2, "-c", _recording_script(tmp_path / "c.txt", f"{EVEN}, epochs=3"), out)
+    assert proc.returncode == 0, proc.stderr
+    records = _recorded(out)
+    reported = json.loads((tmp_path / "v.bin.json").read_text())["epoch_costs"]
+    assert reported == pytest.approx(_summed_mean_costs(records, 3), rel=1e-12)
+    assert reported != pytest.approx(_summed_mean_costs(records[:1], 3), rel=1e-6)  # not 0's own
+
+
+@needs_mpi
+def test_a_checkpoint_saved_on_a_stop_holds_the_costs_summed_over_the_processes(tmp_path):
+    planted_corpus(tmp_path / "c.txt", sentences=4000)
+    out = tmp_path / "v.bin"
+    proc = mpiexec(2, "-c", _recording_script(tmp_path / "c.txt", f"{EVEN}, epochs=3", (1, 9)),
+                   out)
+    assert proc.returncode != 0 and "TrainingInterrupted" in proc.stderr
+    saved = checkpoint.load(str(out) + ".ckpt").progress
+    # asked before the epoch's last chunk, told at the next merge point (boundary 21 of the run,
+    # epoch 2's chunk 1), agreed at the one after (24)
+    assert (saved.epoch, saved.chunk) == (2, 4)
+    records = _recorded(out)
+    assert saved.epoch_costs == pytest.approx(_summed_mean_costs(records, 2), rel=1e-12)
+    assert saved.cost == pytest.approx(math.fsum(
+        c for record in records for e, c, _ in record["chunks"] if e == 2), rel=1e-12)
+
+
+@needs_mpi
+def test_processes_in_step_follow_the_single_process_learning_rate_through_the_epochs(tmp_path):
+    planted_corpus(tmp_path / "half.txt", sentences=2000)
+    half = (tmp_path / "half.txt").read_text()
+    (tmp_path / "c.txt").write_text(half + half)  # each process's part is half.txt
+    proc = mpiexec(2, "-c", _recording_script(tmp_path / "c.txt", f"{EVEN}, epochs=3"),
+                   tmp_path / "v.bin")
+    assert proc.returncode == 0, proc.stderr
+    alone = subprocess.run([sys.executable, "-c", _recording_script(tmp_path / "half.txt",
+                                                                    f"{EVEN}, epochs=3"),
+                            tmp_path / "one.bin"], capture_output=True, text=True, timeout=TIMEOUT)
+    assert alone.returncode == 0, alone.stderr
+    single = _recorded(tmp_path / "one.bin", ranks=(0,))[0]["fractions"]
+    assert len(single) == 3 * 10 and single == sorted(single)
+    assert [r["fractions"] for r in _recorded(tmp_path / "v.bin")] == [single, single]

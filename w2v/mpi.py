@@ -12,10 +12,13 @@ often. The sum, not the mean (1/P) Σ_p of model averaging: the mean gives every
 third of the WordSim score (scripts/bench.py --mpi 2); the sum is Hogwild across processes,
 each step kept whole and seen by the others a merge late. A merge does not stop training: it is
 posted, and its result applied at the next merge point (docs/math.md section 18). The schedule
-counts chunks, so every process takes part in every merge even when its part has fewer chunks
-than another's. The merges also carry each process's position, from which the learning rate
-follows the global progress, and its requests to checkpoint or stop, which every process then
-meets at the same chunk. Process 0 alone prints and writes files.
+counts chunk boundaries through the run, so every process takes part in every merge even when
+its part has fewer chunks than another's, and an epoch's end is no barrier: the merges go on
+across it. The merges also carry each process's position, from which the learning rate follows
+the global progress, and its requests to checkpoint or stop, which every process then meets at
+the same chunk. Every row is merged at once, blocking, only where the replicas must be one: the
+run's end, a checkpoint (with --checkpoint, every epoch's end) and a stop; there the epochs'
+costs are summed over the processes. Process 0 alone prints and writes files.
 
 Launched without MPI, or with one process, `cluster()` is `Alone`: nothing changes and mpi4py is
 never imported. The launch is told from the environment the launchers set, before any import.
@@ -150,7 +153,7 @@ class NoAveraging:
     def unite_(self, progress, i):
         pass
 
-    def end_epoch_(self, progress, signum):
+    def end_epoch_(self, progress, signum, unite):
         return 0  # a stop is taken before the next chunk
 
 
@@ -264,19 +267,24 @@ class _Elsewhere(W2VError):
 class Averaging:
     """When and what the replicas merge (see the module's docstring), counted in chunks.
 
-    The boundary before a process's chunk c is a merge point when c is a multiple of k_hot =
-    k / HOT_SHARES (k: S words in chunks) and below the largest part's chunk count, so every
-    process makes the same calls, training or not. Each merge point merges the hot rows and one
-    of HOT_SHARES slices of the other rows, in turn: every row is merged every k chunks, the hot
-    rows every k_hot, and every merge moves about as much. A merge does not stop training: its
+    The chunk boundaries are numbered through the run, g = epoch x C + c before a process's chunk
+    c (C: the largest part's chunk count, which every process walks, training or not, so every
+    process makes the same calls in the same order). g is a merge point when it is a multiple of
+    k_hot = k / HOT_SHARES (k: S words in chunks). Each merge point merges the hot rows and one of
+    HOT_SHARES slices of the other rows, in turn: every row is merged every k chunks, the hot rows
+    every k_hot, and every merge moves about as much. A merge does not stop training: its
     changes are posted (a non-blocking Allreduce, driven by a thread that sleeps between tests),
     and at the next merge point, when it has long arrived, the other processes' changes are
-    added as a correction. A process waits only for a process more than a merge behind.
+    added as a correction. A process waits only for a process more than a merge behind. An
+    epoch's end is no merge point: the merge in flight and the slices' turns carry on into the
+    next epoch.
 
-    Each merge also tells every process where the others are, which sets the learning rate
-    (fraction), and what they ask for: a checkpoint (process 0's clock) or a stop (a signal).
+    Each merge also tells every process where the others are in the run, which sets the learning
+    rate (fraction), and what they ask for: a checkpoint (process 0's clock) or a stop (a signal).
     Both happen at the same merge point on every process, after a merge of every row, when the
-    replicas are one (unite_). The epoch ends the same way, with the epoch's cost summed.
+    replicas are one (unite_). So does the run's last epoch's end, and every epoch's end when
+    checkpoints are saved there (end_epoch_); there, and only there, the epochs' costs are summed
+    over the processes.
     """
 
     def __init__(self, comm, MPI, V, U, chunks, config, progress):
@@ -285,7 +293,8 @@ class Averaging:
         self.starts, self.ends = chunks[0], chunks[1]
         self.n_chunks, self.epochs = len(self.ends), config.epochs
         self.most_chunks = comm.allreduce(self.n_chunks, op=MPI.MAX)
-        self.N = comm.allreduce(int(self.ends[-1]))  # ids in all the parts: an epoch's progress
+        self.parts_N = np.array(comm.allgather(int(self.ends[-1])), np.int64)  # (P,) ids per part
+        self.N = int(self.parts_N.sum())  # ids in all the parts: an epoch's progress
         k = max(1, round(config.sync_every / config.chunk_words))
         self.k_hot = max(1, k // HOT_SHARES)
         self.n_slices = max(1, k // self.k_hot)
@@ -299,9 +308,9 @@ class Averaging:
         self.round = self.n_slices if cold else 1  # merges that cover every row
         self.sent = np.empty(max(most, 1) * self.d, np.float32)  # this process's changes
         self.summed = np.empty_like(self.sent)  # everyone's changes
-        self.told = np.zeros(4, np.int64)  # (position, still training, checkpoint wanted, signal)
+        self.told = np.zeros(4, np.int64)  # (epoch, position in it, checkpoint wanted, signal)
         self.heard = np.zeros((self.P, 4), np.int64)
-        self.posted = None  # (merge point, slice, requests, thread) of the merge in flight
+        self.posted = None  # (slice, requests, thread) of the merge in flight
         self.failed = None  # an MPI error met by the thread that drives a merge
         # a thread may test the requests only if MPI allows calls from a thread other than main
         self.threaded = MPI.Query_thread() >= MPI.THREAD_SERIALIZED
@@ -309,10 +318,12 @@ class Averaging:
         self.bytes_moved = 0  # this process's share of what the Allreduces moved
         self.seconds = 0.0  # spent merging, waiting for the other processes included
         self.waiting_seconds = 0.0  # of which waiting for a merge to arrive
+        self.unsummed = []  # this process's (cost, pairs) of the epochs ended since the last sum
         if self.rank > 0:  # a checkpoint's cost so far is all the processes' (unite_)
             progress.cost, progress.pairs = 0.0, 0
+        self.epoch = progress.epoch
         self._know_positions(progress.chunk)
-        self.united = progress.chunk  # a checkpoint's replicas are one: no merge there
+        self.united = self._boundary(progress.chunk)  # a checkpoint's replicas are one: no merge
 
     @property
     def averages(self):
@@ -323,28 +334,32 @@ class Averaging:
         """The chunk boundaries this process walks: the largest part's, training or not."""
         return self.most_chunks
 
-    def _position(self, c):
-        """This process's ids before its chunk c."""
-        return int(self.ends[min(c, self.n_chunks) - 1]) if c > 0 else 0
+    def _boundary(self, c):
+        """The number in the run of the boundary before chunk c of this epoch."""
+        return self.epoch * self.most_chunks + c
 
     def _told(self, c):
-        """What this process tells the others of where it is before its chunk c."""
-        return self._position(c), c < self.n_chunks
+        """What this process tells the others of where it is before its chunk c: the epoch,
+        and its ids trained in it."""
+        return self.epoch, (int(self.ends[min(c, self.n_chunks) - 1]) if c > 0 else 0)
 
     def _know_positions(self, c):
-        self._heard(np.array(self.comm.allgather(self._told(c)), dtype=np.int64), c)
+        self._heard(np.array(self.comm.allgather(self._told(c)), dtype=np.int64))
 
-    def _heard(self, heard, c):
-        """Where the processes were before their chunk c: ids trained by all of them (known),
-        by this one (own_known), and how many were still training (moving)."""
-        self.known, self.own_known = int(heard[:, 0].sum()), self._position(c)
-        self.moving = max(1, int(heard[:, 1].sum()))
+    def _heard(self, heard):
+        """Where the processes were when they told: in which epoch (the same for all: they
+        tell at the same boundary), and how many ids each was ahead of this one in it."""
+        self.heard_epoch = int(heard[0, 0])
+        self.ahead = heard[:, 1] - heard[self.rank, 1]  # (P,)
 
     def fraction(self, epoch, i):
-        """How far through the run chunk i of this epoch starts: the others' positions at the
-        last merge, and since then this process's progress for each of them."""
-        x = self.known + self.moving * (int(self.starts[i]) - self.own_known)
-        return min(1.0, (epoch * self.N + x) / (self.epochs * self.N))
+        """How far through the run chunk i of this epoch starts: every process has finished
+        the epochs before, and in this one is as far ahead of this process as it was when it
+        last told (or level with it, if it has not told since the epoch began), short of its
+        part's end. Exact while the processes move in step."""
+        ahead = self.ahead if self.heard_epoch == epoch else 0
+        done = np.clip(ahead + int(self.starts[i]), 0, self.parts_N)  # (P,) ids of this epoch
+        return (epoch * self.N + int(done.sum())) / (self.epochs * self.N)
 
     def _rows(self, R, j):
         """Rows [start, stop) of a matrix of R rows in slice j's merge (the hot rows: j = 0)."""
@@ -365,9 +380,10 @@ class Averaging:
                     yield M, M0, start, stop
 
     def merges_at(self, c):
-        """Whether the boundary before chunk c is a merge point (not one where the replicas
-        were just made one)."""
-        return 0 < c < self.most_chunks and c % self.k_hot == 0 and c != self.united
+        """Whether the boundary before chunk c of this epoch is a merge point (not one where the
+        replicas were just made one)."""
+        g = self._boundary(c)
+        return g > 0 and g % self.k_hot == 0 and g != self.united
 
     def agree(self, c, checkpoint, signum):
         """At the boundary before chunk c: at a merge point, finish the merge in flight, then
@@ -389,7 +405,7 @@ class Averaging:
 
     def _post(self, c, checkpoint, signum):
         """Send this process's changes to the rows of the slice due at c, without waiting."""
-        j = (c // self.k_hot) % self.n_slices
+        j = (self._boundary(c) // self.k_hot) % self.n_slices
         d, offset = self.d, 0
         for M, M0, start, stop in self._ranges(j):
             n = (stop - start) * d
@@ -403,7 +419,7 @@ class Averaging:
         if self.threaded:
             thread = threading.Thread(target=self._drive, args=(requests,), daemon=True)
             thread.start()
-        self.posted = (c, j, requests, thread)
+        self.posted = (j, requests, thread)
         self.bytes_moved += 2 * offset * self.sent.itemsize  # a ring Allreduce: twice the buffer
 
     def _drive(self, requests):
@@ -423,7 +439,7 @@ class Averaging:
         signal), or None."""
         if self.posted is None:
             return None
-        c, j, requests, thread = self.posted
+        j, requests, thread = self.posted
         self.posted = None
         waited = time.perf_counter()
         if thread is None:  # an MPI without threads: the transfer happens here
@@ -442,7 +458,7 @@ class Averaging:
             M[start:stop] += summed
             offset += n
         self.slices_merged += 1
-        self._heard(self.heard, c)
+        self._heard(self.heard)
         return self.heard.copy()
 
     def unite_(self, progress, c):
@@ -452,25 +468,44 @@ class Averaging:
         self._finish_()
         self._merge_all()
         self._know_positions(c)
-        self.united = c
-        cost = self.comm.allreduce(np.array([progress.cost, progress.pairs], dtype=np.float64))
-        held = (float(cost[0]), int(cost[1])) if self.rank == 0 else (0.0, 0)
-        progress.cost, progress.pairs = held
+        self.united = self._boundary(c)
+        cost, pairs, _ = self._sum_costs_(progress, 0)
+        progress.cost, progress.pairs = (cost, pairs) if self.rank == 0 else (0.0, 0)
         self.seconds += time.perf_counter() - start_time
 
-    def end_epoch_(self, progress, signum):
-        """Merge every row, and sum the epoch's cost and pairs over the processes (into
-        progress, in place); the next epoch's positions start from zero. Returns the signal
-        of the first process that asked to stop, or 0."""
+    def end_epoch_(self, progress, signum, unite):
+        """The end of the epoch. Without unite nothing waits: the merge in flight and the slices'
+        turns go on into the next epoch, and the epoch's cost and pairs wait to be summed the next
+        time the replicas are made one. With unite (the run's last epoch, or a checkpoint to
+        save) every row is merged, blocking, and the cost and pairs of this epoch and of the
+        epochs not yet summed are summed over the processes (into progress, in place). Returns
+        the signal of the first process that asked to stop, or 0."""
+        if not unite:
+            self.unsummed.append((progress.cost, progress.pairs))
+            self.epoch += 1
+            return 0
         start_time = time.perf_counter()
         self._finish_()
         self._merge_all()
-        self.known = self.own_known = self.united = 0
-        self.moving = self.P
-        ends = self.comm.allgather((progress.cost, progress.pairs, signum))
-        progress.cost, progress.pairs = math.fsum(e[0] for e in ends), sum(e[1] for e in ends)
+        progress.cost, progress.pairs, asked = self._sum_costs_(progress, signum)
+        self.epoch += 1
+        self.united = self._boundary(0)
         self.seconds += time.perf_counter() - start_time
-        return next((e[2] for e in ends if e[2]), 0)
+        return asked
+
+    def _sum_costs_(self, progress, signum):
+        """Sum over the processes, blocking, the cost and pairs of the epochs ended since the last
+        sum (their mean costs into progress.epoch_costs, in place) and of the epoch in course so
+        far. Returns the epoch in course's summed (cost, pairs), and the signal of the first
+        process that asked to stop, or 0."""
+        parts = self.comm.allgather((self.unsummed, (progress.cost, progress.pairs), signum))
+        first = len(progress.epoch_costs) - len(self.unsummed)
+        for e in range(len(self.unsummed)):
+            cost, pairs = _summed(part[0][e] for part in parts)
+            progress.epoch_costs[first + e] = cost / pairs if pairs else float("nan")
+        self.unsummed = []
+        cost, pairs = _summed(part[1] for part in parts)
+        return cost, pairs, next((part[2] for part in parts if part[2]), 0)
 
     def _merge_all(self):
         """M <- M0 + Σ_p (M_p - M0) on every row of V and U, in place, a block at a time;
@@ -487,6 +522,12 @@ class Averaging:
                 M[start:stop] = M0[start:stop]
                 self.bytes_moved += 2 * change.nbytes
         self.full_merges += 1
+
+
+def _summed(costs):
+    """The sum of (cost, pairs) pairs: the cost in float64 without rounding error (fsum)."""
+    costs = list(costs)
+    return math.fsum(c for c, _ in costs), sum(p for _, p in costs)
 
 
 def scaled(bar, size):

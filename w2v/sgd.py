@@ -126,9 +126,10 @@ def run_(read, chunks, remap, keep, step, V, U, config, progress, bar=None, on_c
     run as Ctrl-C does when it returns True. replicas (w2v/mpi.py), with several processes, merges
     the processes' models at chunk boundaries, sets each chunk's learning rate from the global
     progress, and has the processes agree on when to checkpoint and stop: at the second merge
-    point after a process asked (up to 2 x --sync-every / 8 words per process later), or at the
-    epoch's end if that comes first; a stop that reaches the end of the last epoch lets the run
-    finish and save its vectors. The single process's (the default) agrees at once.
+    point after a process asked (up to 2 x --sync-every / 8 words per process later, in this
+    epoch or the next), or at an epoch's end where the replicas are made one (the last, or every
+    one with on_checkpoint) if that comes first; a stop that reaches the end of the last epoch
+    lets the run finish and save its vectors. The single process's (the default) agrees at once.
     Raises Stopped after draining the chunks in flight, Diverged on a cost that is not finite.
     Returns the corpus tokens trained.
     """
@@ -138,8 +139,9 @@ def run_(read, chunks, remap, keep, step, V, U, config, progress, bar=None, on_c
     replicas = replicas or mpi.NoAveraging(chunks, config)
     due = _Clock(config.checkpoint_every if on_checkpoint else math.inf)
     with StopRequest() as stop, _Chunks(config.threads, work, tally) as pending:
+        asked = 0  # a stop asked for and not yet agreed on: kept across an epoch's end
         while progress.epoch < config.epochs:
-            first, wanted, asked = progress.chunk, False, 0
+            first, wanted = progress.chunk, False
             for i in range(first, replicas.chunks(n_chunks)):
                 asked = asked or stop.signum or (stop_when is not None and
                                                  stop_when(progress.epoch, i) and signal.SIGINT)
@@ -158,13 +160,15 @@ def run_(read, chunks, remap, keep, step, V, U, config, progress, bar=None, on_c
                 if i < n_chunks:  # a process with a shorter part still takes part in the merges
                     pending.submit(progress.epoch, i, replicas.fraction(progress.epoch, i))
             pending.drain()
-            asked = replicas.end_epoch_(progress, asked or stop.signum or 0)
+            # the replicas are made one at the run's end and for a checkpoint, at no other epoch end
+            unite = on_checkpoint is not None or progress.epoch + 1 == config.epochs
+            agreed = replicas.end_epoch_(progress, asked or stop.signum or 0, unite)
             progress.end_epoch_()
             if on_checkpoint:
                 on_checkpoint(progress)
                 due.reset()
-            if asked and progress.epoch < config.epochs:
-                raise Stopped(asked)
+            if agreed and progress.epoch < config.epochs:
+                raise Stopped(agreed)
     return tally.tokens
 
 
