@@ -54,6 +54,21 @@ def test_the_launch_is_told_from_the_environment():
     assert mpi.launched_size({"SLURM_NTASKS": "32"}) == 1  # a batch script, not an srun step
 
 
+def test_the_process_number_is_told_from_the_environment():
+    assert mpi.launched_rank({}) == 0
+    assert mpi.launched_rank({"PMI_SIZE": "4", "PMI_RANK": "2"}) == 2
+    assert mpi.launched_rank({"OMPI_COMM_WORLD_SIZE": "8", "OMPI_COMM_WORLD_RANK": "7"}) == 7
+    assert mpi.launched_rank({"SLURM_STEP_NUM_TASKS": "32", "SLURM_PROCID": "5"}) == 5
+    assert mpi.launched_rank({"PMI_RANK": "3"}) == 0  # no launch of several: one process
+
+
+@needs_mpi
+def test_a_usage_error_under_mpiexec_is_said_once(tmp_path):
+    proc = mpiexec(2, "-m", "w2v", "train", "--dimm", "5")
+    assert proc.returncode == 2
+    assert "--dimm" in assert_one_line_error(proc)
+
+
 def test_parts_share_out_every_line_exactly_once(tmp_path):
     path = tmp_path / "c.txt"
     lines = [" ".join(f"w{i}x{j}" for j in range(i % 7 + 1)) for i in range(500)]

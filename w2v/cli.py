@@ -20,6 +20,7 @@ from .aliases import PeerNamesCommand
 from .config import TrainConfig
 from .errors import W2VError
 from .gradcheck import MIN_VOCAB
+from .mpi import launched_rank
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -435,7 +436,8 @@ def _run(argv):
         click.echo("w2v: terminated (SIGTERM)", err=True)
         sys.exit(143)
     except click.ClickException as e:
-        click.echo(f"w2v: error: {e.format_message()}", err=True)
+        if launched_rank() == 0:  # under mpiexec every process meets it: process 0 says it
+            click.echo(f"w2v: error: {e.format_message()}", err=True)
         sys.exit(e.exit_code)
     except W2VError as e:
         click.echo(f"w2v: error: {e}", err=True)

@@ -908,6 +908,17 @@ static void path_rows(HotNodes *hot, float *U, int64_t ld, const int32_t *path, 
     }
 }
 
+/* Asks the CPU to load the rows of word c's inner nodes that are not hot: those deep in the
+   tree are rarely in cache. */
+static void prefetch_path(const HotNodes *hot, const HSoftmax *p, int32_t c) {
+    const int32_t *path = p->points + c * p->L;
+    for (int64_t t = 0; t < p->lengths[c]; t++) {
+        if (path[t] < hot->first) {
+            prefetch_row(p->U + path[t] * p->ld, p->d);
+        }
+    }
+}
+
 /* Hierarchical softmax over a prepared chunk, V and U trained in place. Skip-gram: each window's
    context rows walk the centre's path together (path_window_update's block); CBOW: the window's
    h walks it (cbow_step). The busiest nodes are trained in copies of the chunk's own (HotNodes). No random numbers but the windows' radii.
@@ -940,6 +951,12 @@ int64_t hs_chunk(const HSoftmax *p, const int32_t *sen, int64_t n, uint64_t *sta
         for (int64_t i = start; i < end; i++) {
             int64_t lo, hi;
             dynamic_window(start, end, i, window, &rng, &lo, &hi);
+            if (i + 1 < end) {  /* the next centre's path (the copies are in cache already) */
+                prefetch_path(&hot, p, sen[i + 1]);
+                if (i + 1 + window < end) {  /* and the row its window adds */
+                    prefetch_row(p->V + sen[i + 1 + window] * p->ld, d);
+                }
+            }
             int64_t n_in = context_of(sen, lo, hi, i, s.inputs);
             int32_t c = sen[i];
             int64_t L = p->lengths[c];

@@ -51,6 +51,7 @@ _POLL_SECONDS = 0.0005  # between tests of a merge in flight: short against a ch
 # what mpiexec (MPICH, Intel MPI: PMI_SIZE; Open MPI: OMPI_COMM_WORLD_SIZE) and srun
 # (SLURM_STEP_NUM_TASKS, set in a job step, not in the batch script) tell the processes they start
 _SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "SLURM_STEP_NUM_TASKS")
+_RANK_VARIABLES = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "SLURM_PROCID")
 
 
 def launched_size(environ=None):
@@ -61,6 +62,19 @@ def launched_size(environ=None):
         if value.isdigit() and int(value) > 0:
             return int(value)
     return 1
+
+
+def launched_rank(environ=None):
+    """This process's number among those the launcher started (0 when not started by one):
+    known before MPI starts, for what must be said once, such as a usage error."""
+    environ = os.environ if environ is None else environ
+    if launched_size(environ) == 1:
+        return 0
+    for name in _RANK_VARIABLES:
+        value = environ.get(name, "")
+        if value.isdigit():
+            return int(value)
+    return 0
 
 
 def cluster():
