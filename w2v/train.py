@@ -356,7 +356,7 @@ _INIT_ROWS = 4096  # rows of V drawn at once; the stream is the same as one draw
 
 
 def _start(config, W, resumed):
-    """V, U and the progress to start from: the checkpoint's, or as word2vec.c initialises."""
+    """V, U and the progress to start from: the checkpoint's, or as gensim 4 initialises."""
     # V and U live in rows padded to whole cache lines (native.padded_zeros): with threads, two
     # rows never share a line, so threads writing different words never stall each other.
     d = config.dim
@@ -368,7 +368,7 @@ def _start(config, W, resumed):
     for start in range(0, W, _INIT_ROWS):  # a block at a time: no (W, d) temporary
         V[start:start + _INIT_ROWS] = rng.random((min(_INIT_ROWS, W - start), d), dtype=np.float32)
     V -= 0.5
-    V /= d  # as word2vec.c: U(-0.5/d, 0.5/d)
+    V *= 2.0 / d  # U(-1/d, 1/d) as gensim 4 (word2vec.c: half as wide; docs/math.md section 1)
     return V, U, checkpoint.Progress()
 
 
