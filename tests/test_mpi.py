@@ -132,7 +132,8 @@ def test_every_process_builds_the_vocabulary_of_a_single_process(tmp_path):
               "min_count=2, epochs=1, threads=1, dim=8), quiet=True)\n"
               "rank = os.environ.get('PMI_RANK', '0')\n"
               "with open(f'{sys.argv[1]}.rank{rank}', 'w') as f:\n"
-              "    f.write(f\"{mpi.launched_size()} {hashlib.sha256(' '.join(v.words).encode()).hexdigest()}\")")
+              "    words = hashlib.sha256(' '.join(v.words).encode()).hexdigest()\n"
+              "    f.write(f'{mpi.launched_size()} {words}')")
     proc = mpiexec(2, "-c", script, tmp_path / "v.bin")
     assert proc.returncode == 0, proc.stderr
     single = subprocess.run([sys.executable, "-c", script, tmp_path / "one.bin"],
@@ -374,13 +375,19 @@ def _summed_mean_costs(records, epochs):
     return [math.fsum(c) / p for c, p in zip(costs, pairs)]
 
 
-@needs_mpi
-def test_between_epochs_the_merges_go_on_without_merging_every_row(tmp_path):
+def _recorded_run(tmp_path, settings):
+    """Two processes train the planted corpus with these settings, recording every chunk;
+    returns the output's path and its sidecar."""
     planted_corpus(tmp_path / "c.txt", sentences=4000)
     out = tmp_path / "v.bin"
-    proc = mpiexec(2, "-c", _recording_script(tmp_path / "c.txt", f"{EVEN}, epochs=3"), out)
+    proc = mpiexec(2, "-c", _recording_script(tmp_path / "c.txt", settings), out)
     assert proc.returncode == 0, proc.stderr
-    stats = json.loads((tmp_path / "v.bin.json").read_text())
+    return out, json.loads((tmp_path / "v.bin.json").read_text())
+
+
+@needs_mpi
+def test_between_epochs_the_merges_go_on_without_merging_every_row(tmp_path):
+    _, stats = _recorded_run(tmp_path, f"{EVEN}, epochs=3")
     # the vocabulary is smaller than HOT_ROWS: every merge point merges every row
     assert stats["averages"] == 9 + 1  # the merge points, and the run's end; no epoch's end
     W, d = stats["vocab_size"], 20
@@ -389,22 +396,15 @@ def test_between_epochs_the_merges_go_on_without_merging_every_row(tmp_path):
 
 @needs_mpi
 def test_a_run_that_saves_checkpoints_merges_every_row_at_every_epochs_end(tmp_path):
-    planted_corpus(tmp_path / "c.txt", sentences=4000)
-    out = tmp_path / "v.bin"
-    settings = f"{EVEN}, epochs=3, checkpoint={str(tmp_path / 'ck.npz')!r}"
-    proc = mpiexec(2, "-c", _recording_script(tmp_path / "c.txt", settings), out)
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads((tmp_path / "v.bin.json").read_text())["averages"] == 9 + 3
+    _, stats = _recorded_run(tmp_path, f"{EVEN}, epochs=3, checkpoint={str(tmp_path / 'ck.npz')!r}")
+    assert stats["averages"] == 9 + 3
 
 
 @needs_mpi
 def test_each_epochs_cost_is_summed_over_the_processes(tmp_path):
-    planted_corpus(tmp_path / "c.txt", sentences=4000)
-    out = tmp_path / "v.bin"
-    proc = mpiexec(2, "-c", _recording_script(tmp_path / "c.txt", f"{EVEN}, epochs=3"), out)
-    assert proc.returncode == 0, proc.stderr
+    out, stats = _recorded_run(tmp_path, f"{EVEN}, epochs=3")
     records = _recorded(out)
-    reported = json.loads((tmp_path / "v.bin.json").read_text())["epoch_costs"]
+    reported = stats["epoch_costs"]
     assert reported == pytest.approx(_summed_mean_costs(records, 3), rel=1e-12)
     assert reported != pytest.approx(_summed_mean_costs(records[:1], 3), rel=1e-6)  # not 0's own
 
