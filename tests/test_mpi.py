@@ -16,6 +16,7 @@ import pytest
 from conftest import (as_if_at_a_terminal, assert_one_line_error, group_accuracy,
                       planted_corpus, run_cli)
 from w2v import Vectors, checkpoint, corpus, mpi
+from w2v.errors import W2VError
 
 BIN = os.path.dirname(sys.executable)
 MPIEXEC = shutil.which("mpiexec", path=BIN) or shutil.which("mpiexec")
@@ -80,6 +81,14 @@ def test_parts_share_out_every_line_exactly_once(tmp_path):
             spans = corpus.part_spans([str(path)], rank, size)
             parts += list(corpus.sentences(list(spans), spans=spans))
         assert parts == whole, size
+
+
+def test_a_part_left_without_a_line_says_the_corpus_is_too_small_for_the_processes(tmp_path):
+    # one line of 12 bytes: process 1's bytes are the middle of process 0's line
+    path = tmp_path / "c.txt"
+    path.write_text("a b c a b c\n")
+    with pytest.raises(W2VError, match="too small for 2 processes"):
+        corpus.load_stream(str(path), cache_dir=str(tmp_path / "cache"), part=(1, 2))
 
 
 def test_a_plain_run_never_imports_mpi4py(tmp_path):
