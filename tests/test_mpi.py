@@ -301,6 +301,30 @@ def test_a_signal_to_mpiexec_saves_a_checkpoint_and_exits_128_plus_it(tmp_path, 
 
 
 @needs_mpi
+def test_a_stop_is_agreed_within_an_epoch_even_when_sync_every_outlasts_a_part(tmp_path):
+    # --sync-every far beyond a process's part: still a merge point at every epoch's start,
+    # so Ctrl-C is met the epoch after at the latest, not at the run's end
+    planted_corpus(tmp_path / "c.txt", sentences=3000)
+    out = tmp_path / "v.bin"
+    job = subprocess.Popen([MPIEXEC, "-n", "2", sys.executable,
+                            *_train_args(tmp_path / "c.txt", out, "--epochs", "1000000",
+                                         "--sync-every", "1000000000000")],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True, preexec_fn=as_if_at_a_terminal)
+    try:
+        _training_processes(job.pid, 2, settle=2)
+        job.send_signal(signal.SIGINT)
+        _, stderr = job.communicate(timeout=TIMEOUT)
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+            job.wait()
+    assert job.returncode == 130, stderr
+    assert not out.exists()
+    assert 0 < checkpoint.load(str(out) + ".ckpt").progress.epoch < 1000000
+
+
+@needs_mpi
 def test_the_learning_rate_follows_the_global_progress_when_parts_differ(tmp_path):
     # the parts are cut to equal bytes: long words in the first half, short ones in the second,
     # give process 0 about a tenth of the tokens
