@@ -286,7 +286,8 @@ static void scores_of_row(const float *v, float *const *out, const float *weight
    Phases over the whole block, each reading rows the one before has just loaded: the scores and
    G = weights * signs * alpha (1 - sigma), row by row; the inputs' steps grad_in = G @ U[outputs];
    the outputs' steps U[outputs] += G^T @ V[inputs]; then V[inputs] += grad_in.
-   The rows are passed as pointers (rows_of); an input row may also be an output row.
+   The rows are passed as pointers (rows_of): the inputs' rows of V, the outputs' of U or of
+   hs_chunk's copies; the phases assume no row is both an input and an output.
    scratch: grad_in (n_in, d), G (n_in, n_out). */
 static double block_update(float *const *in, int64_t n_in, float *const *out, int64_t n_out,
                            const float *signs, const float *weights, int64_t d, float alpha,
