@@ -16,6 +16,7 @@ import pytest
 from conftest import (as_if_at_a_terminal, assert_one_line_error, group_accuracy,
                       planted_corpus, run_cli)
 from w2v import Vectors, checkpoint, corpus, mpi
+from w2v.errors import W2VError
 
 BIN = os.path.dirname(sys.executable)
 MPIEXEC = shutil.which("mpiexec", path=BIN) or shutil.which("mpiexec")
@@ -80,6 +81,14 @@ def test_parts_share_out_every_line_exactly_once(tmp_path):
             spans = corpus.part_spans([str(path)], rank, size)
             parts += list(corpus.sentences(list(spans), spans=spans))
         assert parts == whole, size
+
+
+def test_a_part_left_without_a_line_says_the_corpus_is_too_small_for_the_processes(tmp_path):
+    # one line of 12 bytes: process 1's bytes are the middle of process 0's line
+    path = tmp_path / "c.txt"
+    path.write_text("a b c a b c\n")
+    with pytest.raises(W2VError, match="too small for 2 processes"):
+        corpus.load_stream(str(path), cache_dir=str(tmp_path / "cache"), part=(1, 2))
 
 
 def test_a_plain_run_never_imports_mpi4py(tmp_path):
@@ -289,6 +298,30 @@ def test_a_signal_to_mpiexec_saves_a_checkpoint_and_exits_128_plus_it(tmp_path, 
     assert not out.exists()
     saved = checkpoint.load(str(out) + ".ckpt")
     assert 0 < saved.progress.epoch < 1000
+
+
+@needs_mpi
+def test_a_stop_is_agreed_within_an_epoch_even_when_sync_every_outlasts_a_part(tmp_path):
+    # --sync-every far beyond a process's part: still a merge point at every epoch's start,
+    # so Ctrl-C is met the epoch after at the latest, not at the run's end
+    planted_corpus(tmp_path / "c.txt", sentences=3000)
+    out = tmp_path / "v.bin"
+    job = subprocess.Popen([MPIEXEC, "-n", "2", sys.executable,
+                            *_train_args(tmp_path / "c.txt", out, "--epochs", "1000000",
+                                         "--sync-every", "1000000000000")],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True, preexec_fn=as_if_at_a_terminal)
+    try:
+        _training_processes(job.pid, 2, settle=2)
+        job.send_signal(signal.SIGINT)
+        _, stderr = job.communicate(timeout=TIMEOUT)
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+            job.wait()
+    assert job.returncode == 130, stderr
+    assert not out.exists()
+    assert 0 < checkpoint.load(str(out) + ".ckpt").progress.epoch < 1000000
 
 
 @needs_mpi

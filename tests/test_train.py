@@ -255,3 +255,13 @@ def test_training_on_a_local_file_loads_only_what_it_needs(tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["Library", "False", "False", "False"]
+
+
+def test_v_starts_uniform_on_plus_or_minus_one_over_d_and_u_at_zero():
+    # as gensim 4 initialises (docs/math.md section 1); word2vec.c's start is half as wide
+    d = 50
+    V, U, _ = sys.modules["w2v.train"]._start(TrainConfig(dim=d, seed=3), 2000, None)
+    assert 0.999 / d < np.abs(V).max() < 1 / d
+    assert abs(V.mean()) < 0.01 / d
+    assert np.std(V) == pytest.approx(1 / d / np.sqrt(3), rel=0.02)  # uniform's spread
+    assert not U.any()

@@ -405,11 +405,16 @@ def load_stream(path, tokens="space", cache_dir=None, progress=None, lowercase=T
         paths = [p for p in paths if p in spans]
         if not paths:
             raise W2VError(f"corpus {path} leaves nothing to process {part[0]} of {part[1]}: "
-                           "it is too small, or compressed (a compressed file is not split: "
-                           "decompress it, or give a directory of several files)")
+                           f"it is too small for {part[1]} processes, or compressed (a "
+                           "compressed file is not split: decompress it, or give a directory "
+                           "of several files)")
+    # a part whose bytes hold no line's start (the line belongs to the part before) reads nothing
+    empty = None if part is None else (f"corpus {path} leaves no line to process {part[0]} of "
+                                       f"{part[1]}: it is too small for {part[1]} processes")
     cache_dir = _ready_cache_dir(cache_dir)
     build = lambda directory, digest=None: _build(path, paths, tokens, lowercase, directory,
-                                                  progress, max_bytes, warn, digest, spans=spans)
+                                                  progress, max_bytes, warn, digest, spans=spans,
+                                                  empty=empty)
     if not all(_is_regular(p) for p in paths):
         # a pipe or /dev/stdin: read once, so there is nothing to key a lasting entry on
         digest = hashlib.sha256(_settings(tokens, lowercase).encode())
@@ -618,10 +623,11 @@ def _abandoned(path, name):
 
 
 def _build(corpus, paths, tokens, lowercase, tmp, progress, max_bytes, warn, digest, given=None,
-           spans=None):
+           spans=None, empty=None):
     """One pass over the text: ids in order of first appearance to raw.u32, counted as they go;
     then the ids renumbered by count into ids.u32, block by block. Writes the entry into tmp.
-    given(stats, digest), if given, yields the sentences instead of the files at paths."""
+    given(stats, digest), if given, yields the sentences instead of the files at paths.
+    empty: the error when no token is read (default: the corpus holds none)."""
     stats = {}
     index = {}  # word -> id in order of first appearance
     counts = []  # id -> count
@@ -648,7 +654,7 @@ def _build(corpus, paths, tokens, lowercase, tmp, progress, max_bytes, warn, dig
                 progress(len(sentence))
         np.array(batch, dtype=np.uint32).tofile(out)
     if not index:
-        raise W2VError(f"corpus {corpus} holds no tokens")
+        raise W2VError(empty or f"corpus {corpus} holds no tokens")
     if stats["cut_tokens"]:
         warn(f"{stats['cut_tokens']:,} tokens of {corpus} were longer than {MAX_TOKEN_CHARS:,} "
              f"characters and were cut to their first {MAX_TOKEN_CHARS:,}")

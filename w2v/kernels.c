@@ -286,7 +286,8 @@ static void scores_of_row(const float *v, float *const *out, const float *weight
    Phases over the whole block, each reading rows the one before has just loaded: the scores and
    G = weights * signs * alpha (1 - sigma), row by row; the inputs' steps grad_in = G @ U[outputs];
    the outputs' steps U[outputs] += G^T @ V[inputs]; then V[inputs] += grad_in.
-   The rows are passed as pointers (rows_of); an input row may also be an output row.
+   The rows are passed as pointers (rows_of): the inputs' rows of V, the outputs' of U or of
+   hs_chunk's copies; the phases assume no row is both an input and an output.
    scratch: grad_in (n_in, d), G (n_in, n_out). */
 static double block_update(float *const *in, int64_t n_in, float *const *out, int64_t n_out,
                            const float *signs, const float *weights, int64_t d, float alpha,
@@ -743,9 +744,9 @@ double cbow_update(float *V, int64_t W, float *U, int64_t n_out, int64_t d, int6
 }
 
 /* CBOW with negative sampling over a prepared chunk, V and U trained in place: one cbow_step
-   per centre word, against the centre and K negatives drawn for its position (a negative equal to the
-   centre is skipped, as in word2vec.c; p->shared plays no part: a window has one h). mean: 1 for
-   the mean of the context rows, 0 for their sum.
+   per centre word, against the centre and K negatives drawn for its position (a negative equal
+   to the centre is skipped, as in word2vec.c; p->shared plays no part: a window has one h).
+   mean: 1 for the mean of the context rows, 0 for their sum.
    sen (n,), state (1,) the generator, advanced; cost (1,) receives the summed cost. Returns the
    number of examples (centre words with a context), or BAD_ID, NO_MEMORY, BAD_SETTING. */
 int64_t cbow_neg_chunk(const NegSampling *p, int64_t mean, const int32_t *sen, int64_t n,
@@ -835,8 +836,10 @@ typedef struct {
    time per word than 1 and scored lower. So a chunk trains copies of its own of the HOT_NODES
    busiest nodes, the last rows of U (w2v/huffman.py numbers the inner nodes in the order of
    their counts, the root last), and every HOT_FLUSH windows adds what it changed in them to the
-   shared rows and copies them again: its own steps it sees at once, the other threads' up to
-   HOT_FLUSH windows late. With one thread there is nothing to share: no copies (hot 0). */
+   shared rows and copies again the rows it trained: it sees its own steps at once, the other
+   threads' up to HOT_FLUSH windows late in a row it trains in every HOT_FLUSH windows, and in a
+   row it trains more rarely as of the last flush after it trained it. With one thread there is
+   nothing to share: no copies (hot 0). */
 #define HOT_NODES 64  /* a bit each in HotNodes.touched */
 #define HOT_FLUSH 32
 
@@ -921,7 +924,8 @@ static void prefetch_path(const HotNodes *hot, const HSoftmax *p, int32_t c) {
 
 /* Hierarchical softmax over a prepared chunk, V and U trained in place. Skip-gram: each window's
    context rows walk the centre's path together (path_window_update's block); CBOW: the window's
-   h walks it (cbow_step). The busiest nodes are trained in copies of the chunk's own (HotNodes). No random numbers but the windows' radii.
+   h walks it (cbow_step). With hot, the busiest nodes are trained in copies of the chunk's own
+   (HotNodes). No random numbers but the windows' radii.
    sen (n,), state (1,) the generator, advanced; cost (1,) receives the summed cost. Returns the
    number of examples (pairs for skip-gram, centre words with a context for CBOW), or BAD_ID,
    NO_MEMORY, BAD_SETTING. */

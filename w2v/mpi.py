@@ -284,9 +284,10 @@ class Averaging:
     The chunk boundaries are numbered through the run, g = epoch x C + c before a process's chunk
     c (C: the largest part's chunk count, which every process walks, training or not, so every
     process makes the same calls in the same order). g is a merge point when it is a multiple of
-    k_hot = k / HOT_SHARES (k: S words in chunks). Each merge point merges the hot rows and one of
-    HOT_SHARES slices of the other rows, in turn: every row is merged every k chunks, the hot rows
-    every k_hot, and every merge moves about as much. A merge does not stop training: its
+    k_hot = k / HOT_SHARES (k: S words in chunks), at most C: there is one an epoch at least, for a
+    stop or a checkpoint is agreed only at one. Each merge point merges the hot rows and one of
+    k / k_hot slices of the other rows, in turn: every row is merged every k chunks, the hot rows
+    every k_hot. A merge does not stop training: its
     changes are posted (a non-blocking Allreduce, driven by a thread that sleeps between tests),
     and at the next merge point, when it has long arrived, the other processes' changes are
     added as a correction. A process waits only for a process more than a merge behind. An
@@ -310,7 +311,8 @@ class Averaging:
         self.parts_N = np.array(comm.allgather(int(self.ends[-1])), np.int64)  # (P,) ids per part
         self.N = int(self.parts_N.sum())  # ids in all the parts: an epoch's progress
         k = max(1, round(config.sync_every / config.chunk_words))
-        self.k_hot = max(1, k // HOT_SHARES)
+        # a merge point at least every epoch: a stop or a checkpoint is agreed only at one
+        self.k_hot = max(1, min(k // HOT_SHARES, self.most_chunks))
         self.n_slices = max(1, k // self.k_hot)
         self.d = V.shape[1]
         self.models = [(V, V.copy()), (U, U.copy())]  # (M, M0): M0 the last merge, one everywhere
