@@ -836,10 +836,8 @@ typedef struct {
    time per word than 1 and scored lower. So a chunk trains copies of its own of the HOT_NODES
    busiest nodes, the last rows of U (w2v/huffman.py numbers the inner nodes in the order of
    their counts, the root last), and every HOT_FLUSH windows adds what it changed in them to the
-   shared rows and copies again the rows it trained: it sees its own steps at once, the other
-   threads' up to HOT_FLUSH windows late in a row it trains in every HOT_FLUSH windows, and in a
-   row it trains more rarely as of the last flush after it trained it. With one thread there is
-   nothing to share: no copies (hot 0). */
+   shared rows and copies all of them again: it sees its own steps at once and the other threads'
+   up to HOT_FLUSH windows late. With one thread there is nothing to share: no copies (hot 0). */
 #define HOT_NODES 64  /* a bit each in HotNodes.touched */
 #define HOT_FLUSH 32
 
@@ -880,8 +878,8 @@ static int hot_alloc(HotNodes *hot, int64_t wanted, const float *U, int64_t node
     return 1;
 }
 
-/* Adds this chunk's changes to the hot nodes it trained to the shared rows, then copies those
-   again (with the other threads' changes). */
+/* Adds this chunk's changes to the hot nodes it trained to the shared rows, then copies every
+   hot row again (with the other threads' changes). */
 static void hot_flush(HotNodes *hot, float *U, int64_t d, int64_t ld) {
     for (int64_t r = 0; r < hot->H; r++) {
         if (!((hot->touched >> r) & 1)) {
@@ -893,7 +891,7 @@ static void hot_flush(HotNodes *hot, float *U, int64_t d, int64_t ld) {
             u[k] += mine[k] - was[k];
         }
     }
-    hot_load(hot, U, d, ld, hot->touched);
+    hot_load(hot, U, d, ld, ~(uint64_t)0);  /* all: a row trained rarely is not left stale */
     hot->touched = 0;
 }
 
