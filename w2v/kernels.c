@@ -120,6 +120,15 @@ static inline void prefetch_row(const float *row, int64_t d) {
     }
 }
 
+/* The row of V that the widest window of centre i adds to the one of centre i - 1, if the
+   sentence, which ends at end, holds it. */
+static inline void prefetch_added_row(const float *V, int64_t ld, int64_t d, const int32_t *sen,
+                                      int64_t i, int64_t end, int64_t window) {
+    if (i + window < end) {
+        prefetch_row(V + sen[i + window] * ld, d);
+    }
+}
+
 /* ---------------------------------------------------------------------------------------------
    chunk preparation */
 
@@ -471,18 +480,13 @@ static double combined_step(const NegSampling *p, const int32_t *sen, int64_t n,
                             Scratch *s, int64_t *pairs) {
     const int64_t K = p->K, T = C + K;
     if (C == 1) {  /* one HogBatch window: the same step with less bookkeeping (section 9) */
-        int64_t t = first, n_in = 0, n_t = 0;
+        int64_t t = first, n_in = 0;
         for (int64_t q = t - radii[0] > 0 ? t - radii[0] : 0; q <= t + radii[0] && q < n; q++) {
             if (q != t) {
                 s->inputs[n_in++] = sen[q];
             }
         }
-        s->targets[n_t++] = sen[t];
-        for (int64_t k = 0; k < K; k++) {
-            if (negatives[k] != sen[t]) {
-                s->targets[n_t++] = negatives[k];
-            }
-        }
+        int64_t n_t = centre_then(sen[t], negatives, K, s->targets);
         *pairs += n_in;
         return n_in == 0 ? 0.0 : dense_update(p->V, p->U, p->d, p->ld, p->alpha, s->inputs, n_in,
                                               s->targets, NULL, n_t, s->grad_in, s->G, s->rows);
@@ -788,9 +792,7 @@ int64_t cbow_neg_chunk(const NegSampling *p, int64_t mean, const int32_t *sen, i
             }
             if (i + 1 < end) {  /* the next centre's row, and the row its window adds */
                 prefetch_row(p->U + sen[i + 1] * p->ld, d);
-                if (i + 1 + window < end) {
-                    prefetch_row(p->V + sen[i + 1 + window] * p->ld, d);
-                }
+                prefetch_added_row(p->V, p->ld, d, sen, i + 1, end, window);
             }
             const int32_t *negatives = ahead + slot * K;
             slot = 1 - slot;
@@ -850,12 +852,9 @@ typedef struct {
     uint64_t touched;  /* bit r: row r was trained since the last flush */
 } HotNodes;
 
-/* Copies the shared rows of the hot nodes in mask (d values of each). */
-static void hot_load(HotNodes *hot, const float *U, int64_t d, int64_t ld, uint64_t mask) {
+/* Copies the shared rows of the hot nodes (d values of each). */
+static void hot_load(HotNodes *hot, const float *U, int64_t d, int64_t ld) {
     for (int64_t r = 0; r < hot->H; r++) {
-        if (!((mask >> r) & 1)) {
-            continue;
-        }
         const float *u = U + (hot->first + r) * ld;
         memcpy(hot->rows + r * ld, u, d * sizeof(float));
         memcpy(hot->copied + r * ld, u, d * sizeof(float));
@@ -874,7 +873,7 @@ static int hot_alloc(HotNodes *hot, int64_t wanted, const float *U, int64_t node
     hot->rows = (float *)((char *)hot->block + CACHE_LINE - (uintptr_t)hot->block % CACHE_LINE);
     hot->copied = hot->rows + hot->H * ld;
     hot->touched = 0;
-    hot_load(hot, U, d, ld, ~(uint64_t)0);
+    hot_load(hot, U, d, ld);
     return 1;
 }
 
@@ -891,7 +890,7 @@ static void hot_flush(HotNodes *hot, float *U, int64_t d, int64_t ld) {
             u[k] += mine[k] - was[k];
         }
     }
-    hot_load(hot, U, d, ld, ~(uint64_t)0);  /* all: a row trained rarely is not left stale */
+    hot_load(hot, U, d, ld);  /* all: a row trained rarely is not left stale */
     hot->touched = 0;
 }
 
@@ -955,9 +954,7 @@ int64_t hs_chunk(const HSoftmax *p, const int32_t *sen, int64_t n, uint64_t *sta
             dynamic_window(start, end, i, window, &rng, &lo, &hi);
             if (i + 1 < end) {  /* the next centre's path (the copies are in cache already) */
                 prefetch_path(&hot, p, sen[i + 1]);
-                if (i + 1 + window < end) {  /* and the row its window adds */
-                    prefetch_row(p->V + sen[i + 1 + window] * p->ld, d);
-                }
+                prefetch_added_row(p->V, p->ld, d, sen, i + 1, end, window);
             }
             int64_t n_in = context_of(sen, lo, hi, i, s.inputs);
             int32_t c = sen[i];

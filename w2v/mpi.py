@@ -287,10 +287,9 @@ class Averaging:
     k_hot = k / HOT_SHARES (k: S words in chunks), at most C: there is one an epoch at least, for a
     stop or a checkpoint is agreed only at one. Each merge point merges the hot rows and one of
     k / k_hot slices of the other rows, in turn: every row is merged every k chunks, the hot rows
-    every k_hot. A merge does not stop training: its
-    changes are posted (a non-blocking Allreduce, driven by a thread that sleeps between tests),
-    and at the next merge point, when it has long arrived, the other processes' changes are
-    added as a correction. A process waits only for a process more than a merge behind. An
+    every k_hot. A merge does not stop training: its changes are posted (a non-blocking
+    Allreduce, driven by a thread that sleeps between tests), and at the next merge point, when
+    it has long arrived, the other processes' changes are added as a correction. A process waits only for a process more than a merge behind. An
     epoch's end is no merge point: the merge in flight and the slices' turns carry on into the
     next epoch.
 
