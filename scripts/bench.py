@@ -11,6 +11,18 @@ scored by w2v.evaluate, which agrees with gensim's own to 0.001; SimLex-999 is r
 test data, so only where gensim is installed), the ratios w2v/gensim and w2v/pWord2Vec, and each
 tool's speed-up over the first thread count.
 
+The quality scores are means over the repeats, not medians: repeat r runs every tool with seed
+--seed + r, because after one epoch a single seed's WordSim-353 scatters by +-0.03 (CBOW with
+negative sampling on the shipped corpus), more than the differences the table is read for.
+
+gensim is given the corpus's word count (`train(total_words=...)`), so that its learning rate falls
+with the words trained, as w2v's and word2vec.c's do. Given the sentence count instead (what
+`Word2Vec(sentences)` does), it falls with the sentences: on the shipped corpus, whose lines are
+9.5 words long in its first 60% and 5.8 after, the rate then stays higher for longer (mean 0.0278
+per word instead of 0.0251 at alpha 0.05), which gains CBOW with negative sampling 0.013
+WordSim-353 after one epoch (24 seeds; docs/math.md section 16). On a corpus of lines of one
+length, such as text8 cut into 10,000-word pieces, the two schedules are the same.
+
     python scripts/bench.py                          # shipped corpus, 1 and 2 threads, 3 repeats
     python scripts/bench.py --short-lines            # the same text re-cut into lines of 3-8 tokens
     python scripts/bench.py --corpus text8.txt --threads 2 --json out.json
@@ -147,7 +159,8 @@ def worker_gensim(args):
                      workers=args.threads, epochs=args.epochs, seed=args.seed)
     model.build_vocab(sentences)
     train_start = time.perf_counter()
-    model.train(sentences, total_examples=model.corpus_count, epochs=model.epochs)
+    # the rate falls with the words trained, as in w2v (see the module's docstring)
+    model.train(sentences, total_words=model.corpus_total_words, epochs=model.epochs)
     end, cpu = time.perf_counter(), cpu_seconds() - cpu
     rss = peak_rss()
     from w2v.vectors import Vectors
@@ -253,13 +266,14 @@ def print_vectors(r):
           f"{w['total_seconds'] / g['total_seconds']:>7.2f}x {w['peak_rss'] / g['peak_rss']:>9.2f}x")
 
 
-def run_worker(tool, args, threads, corpus, processes=1, combine=None):
+def run_worker(tool, args, threads, corpus, processes=1, combine=None, seed=None):
     launch = [] if processes == 1 else [mpiexec(), "-n", str(processes)]
     cmd = [*launch, sys.executable, os.path.abspath(__file__), "--worker", tool, "--corpus", corpus,
            "--threads", str(threads), "--epochs", str(args.epochs), "--dim", str(args.dim),
            "--window", str(args.window), "--negative", str(args.negative),
            "--model", args.model, "--loss", args.loss, "--alpha", str(args.alpha),
-           "--min-count", str(args.min_count), "--sample", str(args.sample), "--seed", str(args.seed)]
+           "--min-count", str(args.min_count), "--sample", str(args.sample),
+           "--seed", str(args.seed if seed is None else seed)]
     if args.sync_every is not None:
         cmd += ["--sync-every", str(args.sync_every)]
     if combine is not None:
@@ -366,17 +380,15 @@ def plain_copy(path, out):
 
 
 def compare_mpi(args, corpus):
-    """P processes x 1 thread against 1 process x 1 thread, alternating, median of the repeats."""
+    """P processes x 1 thread against 1 process x 1 thread, alternating: medians of the repeats
+    (their quality scores: means, repeat r with seed --seed + r)."""
     from w2v.config import TrainConfig
 
     runs = {1: [], args.mpi: []}
-    for _ in range(args.repeats):
+    for r in range(args.repeats):
         for processes in runs:
-            runs[processes].append(run_worker("w2v", args, 1, corpus, processes))
-    rows = {}
-    for processes, results in runs.items():
-        rows[processes] = {k: statistics.median(r[k] for r in results)
-                           for k in results[0] if isinstance(results[0][k], (int, float))}
+            runs[processes].append(run_worker("w2v", args, 1, corpus, processes, seed=args.seed + r))
+    rows = {processes: summary(results) for processes, results in runs.items()}
     one, many = rows[1], rows[args.mpi]
     sync_every = args.sync_every or TrainConfig.sync_every
     print(f"\n{args.mpi} processes x 1 thread vs 1 process x 1 thread (--sync-every "
@@ -411,25 +423,39 @@ def short_lines(path, out, seed=0):
 
 def tools(args):
     """The table's tools, in the order they run: w2v once per --combine value, gensim, and
-    pWord2Vec when its binary is given; each a (name, run(threads, corpus, tokens)) pair."""
+    pWord2Vec when its binary is given; each a (name, run(threads, corpus, tokens, seed)) pair
+    (pWord2Vec takes no seed)."""
     w2v = [(f"w2v C={c}" if c is not None else "w2v",
-            lambda threads, corpus, tokens, c=c: run_worker("w2v", args, threads, corpus, combine=c))
+            lambda threads, corpus, tokens, seed, c=c: run_worker("w2v", args, threads, corpus,
+                                                                   combine=c, seed=seed))
            for c in args.combine]
-    gensim = [("gensim", lambda threads, corpus, tokens: run_worker("gensim", args, threads, corpus))]
-    pword2vec = [("pWord2Vec", lambda threads, corpus, tokens: run_pword2vec(args, threads, corpus, tokens))]
+    gensim = [("gensim", lambda threads, corpus, tokens, seed: run_worker("gensim", args, threads,
+                                                                         corpus, seed=seed))]
+    pword2vec = [("pWord2Vec", lambda threads, corpus, tokens, seed: run_pword2vec(args, threads,
+                                                                                  corpus, tokens))]
     return w2v + gensim + (pword2vec if args.pword2vec else [])
 
 
 def compare(args, corpus):
     tokens = count_tokens(corpus) if args.pword2vec else None  # a plain file then
     runs = {threads: {name: [] for name, _ in tools(args)} for threads in args.threads}
-    for _ in range(args.repeats):  # tools and thread counts alternate: load drift hurts all alike
+    for r in range(args.repeats):  # tools and thread counts alternate: load drift hurts all alike
         for threads in args.threads:
             for name, run in tools(args):
-                runs[threads][name].append(run(threads, corpus, tokens))
-    return [{"threads": threads, **{name: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
-                                    for name, rs in by_tool.items()}, "runs": by_tool}
+                runs[threads][name].append(run(threads, corpus, tokens, args.seed + r))
+    return [{"threads": threads, **{name: summary(rs) for name, rs in by_tool.items()},
+             "runs": by_tool}
             for threads, by_tool in runs.items()]
+
+
+QUALITY = ("spearman", "simlex", "analogy")
+
+
+def summary(runs):
+    """One row from the repeats' results: the median of each figure, the mean of each quality
+    score (the repeats ran with different seeds; see the module's docstring)."""
+    return {k: (statistics.mean if k in QUALITY else statistics.median)(r[k] for r in runs)
+            for k in runs[0] if isinstance(runs[0][k], (int, float))}
 
 
 COLUMNS = {"words_per_sec": ("words/s", "{:,.0f}"), "cpu_per_mword": ("CPU s/Mword", "{:.3f}"),
@@ -727,7 +753,8 @@ def main():
     print(f"corpus {corpus}; {args.model} with {args.loss}, alpha {args.alpha}; "
           f"dim {args.dim}, window {args.window}, negative {args.negative}, "
           f"min_count {args.min_count}, sample {args.sample}, epochs {args.epochs}; "
-          f"median of {args.repeats} alternating runs, each in a fresh process")
+          f"median of {args.repeats} alternating runs, each in a fresh process (quality: their "
+          f"mean, run r with seed {args.seed} + r)")
     if args.pword2vec:
         print(f"pWord2Vec {args.pword2vec} ({pword2vec_build(args.pword2vec)}): "
               f"{' '.join(pword2vec_options(args, 'T'))}; -batch-size and its other options at "
