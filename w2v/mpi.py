@@ -118,7 +118,7 @@ class Alone:
     def check_resume(self, resumed, path):
         _check_processes(resumed, path, 1)
 
-    def replicas(self, V, U, chunks, config, progress):
+    def replicas(self, V, U, chunks, most_chunks, config, progress):
         return NoAveraging(chunks, config)
 
     def total(self, x):
@@ -260,8 +260,9 @@ class MpiCluster:
     def check_resume(self, resumed, path):
         _check_processes(resumed, path, self.size)
 
-    def replicas(self, V, U, chunks, config, progress):
-        return Averaging(self.comm, self.MPI, V, U, chunks, config, progress)
+    def replicas(self, V, U, chunks, most_chunks, config, progress):
+        """most_chunks: the largest part's chunk count (largest(), computed once by the caller)."""
+        return Averaging(self.comm, self.MPI, V, U, chunks, most_chunks, config, progress)
 
     def total(self, x):
         """The sum of x over the processes."""
@@ -301,12 +302,12 @@ class Averaging:
     over the processes.
     """
 
-    def __init__(self, comm, MPI, V, U, chunks, config, progress):
+    def __init__(self, comm, MPI, V, U, chunks, most_chunks, config, progress):
         self.comm, self.MPI = comm, MPI
         self.rank, self.P = comm.Get_rank(), comm.Get_size()
         self.starts, self.ends = chunks[0], chunks[1]
         self.n_chunks, self.epochs = len(self.ends), config.epochs
-        self.most_chunks = comm.allreduce(self.n_chunks, op=MPI.MAX)
+        self.most_chunks = most_chunks
         self.parts_N = np.array(comm.allgather(int(self.ends[-1])), np.int64)  # (P,) ids per part
         self.N = int(self.parts_N.sum())  # ids in all the parts: an epoch's progress
         k = max(1, round(config.sync_every / config.chunk_words))

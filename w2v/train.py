@@ -188,7 +188,7 @@ def _train(config, sentences, quiet, stop_when, evaluate, given, start=None):
     compile_seconds = time.perf_counter() - compile_start
 
     start = time.perf_counter()
-    replicas = cluster.replicas(V, U, chunks, config, progress)
+    replicas = cluster.replicas(V, U, chunks, most_chunks, config, progress)
     trained = _run(config, stream, chunks, remap, keep, step, vocab, V, U, progress, stop_when,
                    quiet, replicas, counted.key, cluster)
     train_seconds = time.perf_counter() - start
