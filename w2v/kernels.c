@@ -218,30 +218,40 @@ static void rows_of(float *M, int64_t ld, const int32_t *ids, int64_t n, float *
     }
 }
 
-/* dst[0:d] += x[m * stride] src[m][0:d] over the m < n whose coefficient is not 0. Two source
-   rows a pass over dst: half the loads and stores of one at a time. A pair of weight 0 has
-   coefficient 0, so a sparse block does only its pairs' work. */
+/* dst[0:d] += x[m * stride] src[m][0:d] over the m < n whose coefficient is not 0. Up to four
+   source rows a pass over dst: a quarter of the loads and stores of one at a time. A pair of
+   weight 0 has coefficient 0, so a sparse block does only its pairs' work. */
 static void add_rows(float *dst, float *const *src, const float *x, int64_t stride, int64_t n,
                      int64_t d) {
-    int64_t held = -1;  /* a row waiting for a partner */
-    for (int64_t m = 0; m < n; m++) {
-        if (x[m * stride] == 0.0f) {
+    int64_t m[4];
+    int held = 0;  /* rows waiting for partners */
+    for (int64_t i = 0; i < n; i++) {
+        if (x[i * stride] == 0.0f) {
             continue;
         }
-        if (held < 0) {
-            held = m;
-            continue;
+        m[held++] = i;
+        if (held == 4) {
+            float g0 = x[m[0] * stride], g1 = x[m[1] * stride];
+            float g2 = x[m[2] * stride], g3 = x[m[3] * stride];
+            const float *s0 = src[m[0]], *s1 = src[m[1]], *s2 = src[m[2]], *s3 = src[m[3]];
+            for (int64_t k = 0; k < d; k++) {
+                dst[k] += (g0 * s0[k] + g1 * s1[k]) + (g2 * s2[k] + g3 * s3[k]);
+            }
+            held = 0;
         }
-        float g0 = x[held * stride], g1 = x[m * stride];
-        const float *s0 = src[held], *s1 = src[m];
+    }
+    if (held >= 2) {
+        float g0 = x[m[0] * stride], g1 = x[m[1] * stride];
+        const float *s0 = src[m[0]], *s1 = src[m[1]];
         for (int64_t k = 0; k < d; k++) {
             dst[k] += g0 * s0[k] + g1 * s1[k];
         }
-        held = -1;
+        held -= 2;
+        m[0] = m[2];
     }
-    if (held >= 0) {
-        float g0 = x[held * stride];
-        const float *s0 = src[held];
+    if (held == 1) {
+        float g0 = x[m[0] * stride];
+        const float *s0 = src[m[0]];
         for (int64_t k = 0; k < d; k++) {
             dst[k] += g0 * s0[k];
         }
