@@ -387,7 +387,8 @@ def compare_mpi(args, corpus):
     runs = {1: [], args.mpi: []}
     for r in range(args.repeats):
         for processes in runs:
-            runs[processes].append(run_worker("w2v", args, 1, corpus, processes, seed=args.seed + r))
+            runs[processes].append(run_worker("w2v", args, 1, corpus, processes,
+                                              seed=args.seed + r))
     rows = {processes: summary(results) for processes, results in runs.items()}
     one, many = rows[1], rows[args.mpi]
     sync_every = args.sync_every or TrainConfig.sync_every

@@ -290,9 +290,9 @@ class Averaging:
     k / k_hot slices of the other rows, in turn: every row is merged every k chunks, the hot rows
     every k_hot. A merge does not stop training: its changes are posted (a non-blocking
     Allreduce, driven by a thread that sleeps between tests), and at the next merge point, when
-    it has long arrived, the other processes' changes are added as a correction. A process waits only for a process more than a merge behind. An
-    epoch's end is no merge point: the merge in flight and the slices' turns carry on into the
-    next epoch.
+    it has long arrived, the other processes' changes are added as a correction. A process waits
+    only for a process more than a merge behind. An epoch's end is no merge point: the merge in
+    flight and the slices' turns carry on into the next epoch.
 
     Each merge also tells every process where the others are in the run, which sets the learning
     rate (fraction), and what they ask for: a checkpoint (process 0's clock) or a stop (a signal).
