@@ -40,6 +40,8 @@ def _reference_step(V, U, inputs, output, negatives, alpha):
 @pytest.mark.parametrize("inputs, targets", [
     ([3, 5, 7, 9], [2, 11, 12, 13, 14]),
     ([3, 5, 3, 7], [2, 9, 11, 9]),  # a context word twice, a negative drawn twice
+    ([3, 5, 7], [2, 11, 9, 9, 9]),  # a negative drawn thrice in a row: one 2 x 4 tile of the
+                                    # block updates the same row of U as its two outputs
     ([4], [0, 1]),
 ])
 def test_window_update_is_one_step_of_the_reference_loss(rng, kernels, inputs, targets):

@@ -76,7 +76,7 @@ static inline void dynamic_window(int64_t start, int64_t end, int64_t i, int64_t
 }
 
 /* ---------------------------------------------------------------------------------------------
-   sigma(x) and -log sigma(x) as tables on [-TABLE_MAX, TABLE_MAX], read with linear interpolation:
+   sigma(x) and -log sigma(x) as a table on [-TABLE_MAX, TABLE_MAX], read with linear interpolation:
    a few flops instead of exp and log per score (log1p(exp) was a large part of the time).
    Interpolation error h^2/8 max|f''| (h = 2 TABLE_MAX / TABLE_SIZE) plus float32 rounding: below
    5e-7 for sigma and 1e-6 for -log sigma; past the ends sigma is 0 or 1 and -log sigma is 0 or
@@ -84,15 +84,31 @@ static inline void dynamic_window(int64_t start, int64_t end, int64_t i, int64_t
 
 #define TABLE_MAX 16.0f
 #define TABLE_SIZE 8192
-static float sigmoid_table[TABLE_SIZE + 1];
-static float neg_log_sigmoid_table[TABLE_SIZE + 1];
 
-/* Fills the tables; w2v/native.py calls it once, when it loads the library. */
+/* Grid point i, x_i = -TABLE_MAX + i h: both functions' values there and their steps to grid
+   point i + 1, side by side, so that a score reads one cache line of the table, not two. */
+typedef struct {
+    float sigma, sigma_step;
+    float cost, cost_step;
+} GridPoint;
+static GridPoint grid[TABLE_SIZE];
+
+/* sigma(x_i) and -log sigma(x_i) (in its stable form), rounded to float */
+static float sigma_at(int i) {
+    double x = -TABLE_MAX + i * (2.0 * TABLE_MAX / TABLE_SIZE);
+    return (float)(1.0 / (1.0 + exp(-x)));
+}
+
+static float cost_at(int i) {
+    double x = -TABLE_MAX + i * (2.0 * TABLE_MAX / TABLE_SIZE);
+    return (float)((x < 0 ? -x : 0.0) + log1p(exp(-fabs(x))));
+}
+
+/* Fills the table; w2v/native.py calls it once, when it loads the library. */
 int64_t init_tables(void) {
-    for (int i = 0; i <= TABLE_SIZE; i++) {
-        double x = -TABLE_MAX + i * (2.0 * TABLE_MAX / TABLE_SIZE);
-        sigmoid_table[i] = (float)(1.0 / (1.0 + exp(-x)));
-        neg_log_sigmoid_table[i] = (float)((x < 0 ? -x : 0.0) + log1p(exp(-fabs(x))));
+    for (int i = 0; i < TABLE_SIZE; i++) {
+        grid[i] = (GridPoint){sigma_at(i), sigma_at(i + 1) - sigma_at(i),
+                              cost_at(i), cost_at(i + 1) - cost_at(i)};
     }
     return 0;
 }
@@ -104,12 +120,13 @@ int64_t init_tables(void) {
 static inline float sigmoid_and_cost(float z, float *s) {
     float pos = (z + TABLE_MAX) * (TABLE_SIZE / (2 * TABLE_MAX));
     pos = pos > 0.0f ? pos : 0.0f;  /* NaN fails the test: 0 */
-    pos = pos > TABLE_SIZE - 1e-3f ? TABLE_SIZE - 1e-3f : pos;  /* i + 1 stays in the table */
+    pos = pos > TABLE_SIZE - 1e-3f ? TABLE_SIZE - 1e-3f : pos;  /* i stays in the table */
     int i = (int)pos;
     float frac = pos - (float)i;
-    *s = sigmoid_table[i] + frac * (sigmoid_table[i + 1] - sigmoid_table[i]);
+    const GridPoint *g = grid + i;
+    *s = g->sigma + frac * g->sigma_step;
     float below_grid = -z - TABLE_MAX;
-    return neg_log_sigmoid_table[i] + frac * (neg_log_sigmoid_table[i + 1] - neg_log_sigmoid_table[i])
+    return g->cost + frac * g->cost_step
            + (below_grid <= 0.0f ? 0.0f : below_grid);  /* NaN fails the test: NaN */
 }
 
@@ -218,77 +235,119 @@ static void rows_of(float *M, int64_t ld, const int32_t *ids, int64_t n, float *
     }
 }
 
-/* dst[0:d] += x[m * stride] src[m][0:d] over the m < n whose coefficient is not 0. Up to four
-   source rows a pass over dst: a quarter of the loads and stores of one at a time. A pair of
-   weight 0 has coefficient 0, so a sparse block does only its pairs' work. */
-static void add_rows(float *dst, float *const *src, const float *x, int64_t stride, int64_t n,
-                     int64_t d) {
-    int64_t m[4];
-    int held = 0;  /* rows waiting for partners */
-    for (int64_t i = 0; i < n; i++) {
-        if (x[i * stride] == 0.0f) {
-            continue;
-        }
-        m[held++] = i;
-        if (held == 4) {
-            float g0 = x[m[0] * stride], g1 = x[m[1] * stride];
-            float g2 = x[m[2] * stride], g3 = x[m[3] * stride];
-            const float *s0 = src[m[0]], *s1 = src[m[1]], *s2 = src[m[2]], *s3 = src[m[3]];
-            for (int64_t k = 0; k < d; k++) {
-                dst[k] += (g0 * s0[k] + g1 * s1[k]) + (g2 * s2[k] + g3 * s3[k]);
+/* The block's three products, (n_in x d) by (d x n_out) and back, are sums over tiles of at most
+   2 rows by 4: each row loaded once serves up to 8 multiply-adds, and up to 8 independent sums
+   are in flight (one row at a time waits on its one accumulator, an FMA's latency every 8
+   floats, and loads a row for every multiply-add). The tile functions are called with constant
+   R, T or M, so the compiler unrolls their small loops and keeps the tile in registers. */
+
+/* f[r * ldf + t] = v[r] . u[t] for r < R and t < T (R at most 2, T at most 4). */
+static inline void dot_tile(float *const *v, int R, float *const *u, int T, int64_t d, float *f,
+                            int64_t ldf) {
+    float acc[2][4] = {{0.0f}};
+    for (int64_t k = 0; k < d; k++) {
+        for (int r = 0; r < R; r++) {
+            for (int t = 0; t < T; t++) {
+                acc[r][t] += v[r][k] * u[t][k];
             }
-            held = 0;
         }
     }
-    if (held >= 2) {
-        float g0 = x[m[0] * stride], g1 = x[m[1] * stride];
-        const float *s0 = src[m[0]], *s1 = src[m[1]];
-        for (int64_t k = 0; k < d; k++) {
-            dst[k] += g0 * s0[k] + g1 * s1[k];
-        }
-        held -= 2;
-        m[0] = m[2];
-    }
-    if (held == 1) {
-        float g0 = x[m[0] * stride];
-        const float *s0 = src[m[0]];
-        for (int64_t k = 0; k < d; k++) {
-            dst[k] += g0 * s0[k];
+    for (int r = 0; r < R; r++) {
+        for (int t = 0; t < T; t++) {
+            f[r * ldf + t] = acc[r][t];
         }
     }
 }
 
-/* f[t] = v . out[t] for every t whose weight is not 0 (weights NULL: every t), 0 for the others:
-   the scores of one input row against all its output rows, two outputs a pass over v. */
-static void scores_of_row(const float *v, float *const *out, const float *weights, int64_t n_out,
-                          int64_t d, float *f) {
-    int64_t held = -1;
-    for (int64_t t = 0; t < n_out; t++) {
-        f[t] = 0.0f;
-        if (weights && weights[t] == 0.0f) {
-            continue;
-        }
-        if (held < 0) {
-            held = t;
-            continue;
-        }
-        const float *u0 = out[held], *u1 = out[t];
-        float f0 = 0.0f, f1 = 0.0f;
-        for (int64_t k = 0; k < d; k++) {
-            f0 += v[k] * u0[k];
-            f1 += v[k] * u1[k];
-        }
-        f[held] = f0;
-        f[t] = f1;
-        held = -1;
+/* f[r * n_out + t] = v[r] . u[t] for r < R and every t < n_out. */
+static inline void scores_of_rows(float *const *v, int R, float *const *u, int64_t n_out,
+                                  int64_t d, float *f) {
+    int64_t t = 0;
+    for (; t + 4 <= n_out; t += 4) {
+        dot_tile(v, R, u + t, 4, d, f + t, n_out);
     }
-    if (held >= 0) {
-        const float *u0 = out[held];
-        float f0 = 0.0f;
-        for (int64_t k = 0; k < d; k++) {
-            f0 += v[k] * u0[k];
+    for (; t + 2 <= n_out; t += 2) {
+        dot_tile(v, R, u + t, 2, d, f + t, n_out);
+    }
+    if (t < n_out) {
+        dot_tile(v, R, u + t, 1, d, f + t, n_out);
+    }
+}
+
+/* G[a * n_out + t] = in[a] . out[t] for every a < n_in and t < n_out. */
+static void scores_of_block(float *const *in, int64_t n_in, float *const *out, int64_t n_out,
+                            int64_t d, float *G) {
+    int64_t a = 0;
+    for (; a + 2 <= n_in; a += 2) {
+        scores_of_rows(in + a, 2, out, n_out, d, G + a * n_out);
+    }
+    if (a < n_in) {
+        scores_of_rows(in + a, 1, out, n_out, d, G + a * n_out);
+    }
+}
+
+/* dst[r][0:d] += sum over m < M of x[r * rs + m * ms] src[m][0:d], for r < R (R at most 2, M at
+   most 4). No source row is a destination row; dst[0] and dst[1] may be one row (a word drawn
+   twice as a negative), which then collects both sums. */
+static inline void add_tile(float *const *dst, int R, float *const *src, int M, const float *x,
+                            int64_t rs, int64_t ms, int64_t d) {
+    float c[2][4] = {{0.0f}};
+    for (int r = 0; r < R; r++) {
+        for (int m = 0; m < M; m++) {
+            c[r][m] = x[r * rs + m * ms];
         }
-        f[held] = f0;
+    }
+    /* sources for m >= M are never read: their coefficients are 0 and the compiler drops them */
+    const float *restrict s0 = src[0], *restrict s1 = src[M > 1 ? 1 : 0],
+                          *restrict s2 = src[M > 2 ? 2 : 0], *restrict s3 = src[M > 3 ? 3 : 0];
+    float *d0 = dst[0], *d1 = dst[R > 1 ? 1 : 0];
+    for (int64_t k = 0; k < d; k++) {
+        float sum0 = c[0][0] * s0[k], sum1 = c[1][0] * s0[k];
+        if (M > 1) {
+            sum0 += c[0][1] * s1[k];
+            sum1 += c[1][1] * s1[k];
+        }
+        if (M > 2) {
+            sum0 += c[0][2] * s2[k];
+            sum1 += c[1][2] * s2[k];
+        }
+        if (M > 3) {
+            sum0 += c[0][3] * s3[k];
+            sum1 += c[1][3] * s3[k];
+        }
+        d0[k] += sum0;
+        if (R > 1) {
+            d1[k] += sum1;
+        }
+    }
+}
+
+/* dst[r] += sum over m < n_src of x[r * rs + m * ms] src[m], for r < R. */
+static inline void add_to_rows(float *const *dst, int R, float *const *src, int64_t n_src,
+                               const float *x, int64_t rs, int64_t ms, int64_t d) {
+    int64_t m = 0;
+    for (; m + 4 <= n_src; m += 4) {
+        add_tile(dst, R, src + m, 4, x + m * ms, rs, ms, d);
+    }
+    for (; m + 2 <= n_src; m += 2) {
+        add_tile(dst, R, src + m, 2, x + m * ms, rs, ms, d);
+    }
+    if (m < n_src) {
+        add_tile(dst, R, src + m, 1, x + m * ms, rs, ms, d);
+    }
+}
+
+/* dst[r] += sum over m of x[r * rs + m * ms] src[m], for every r < n_dst and m < n_src: the
+   matrix product x @ src added to dst, x read with strides rs and ms (ms = 1, rs = n_src for x
+   itself; rs = 1, ms = n_dst for its transpose). */
+static void add_block(float *const *dst, int64_t n_dst, float *const *src, int64_t n_src,
+                      const float *x, int64_t rs, int64_t ms, int64_t d) {
+    int64_t r = 0;
+    for (; r + 2 <= n_dst; r += 2) {
+        add_to_rows(dst + r, 2, src, n_src, x + r * rs, rs, ms, d);
+    }
+    if (r < n_dst) {
+        add_to_rows(dst + r, 1, src, n_src, x + r * rs, rs, ms, d);
     }
 }
 
@@ -302,23 +361,26 @@ static void scores_of_row(const float *v, float *const *out, const float *weight
    weights NULL: every pair once; signs NULL: +1 for t = 0, -1 after (a window of negative
    sampling). Hierarchical softmax passes a path's branches as signs; context combining passes
    the counts m_{p,k} as weights. Returns the summed cost.
-   Phases over the whole block, each reading rows the one before has just loaded: the scores and
-   G = weights * signs * alpha (1 - sigma), row by row; the inputs' steps grad_in = G @ U[outputs];
-   the outputs' steps U[outputs] += G^T @ V[inputs]; then V[inputs] += grad_in.
+   Phases over the whole block, each reading rows the one before has just loaded: the scores,
+   then G = weights * signs * alpha (1 - sigma); the inputs' steps grad_in = G @ U[outputs]; the
+   outputs' steps U[outputs] += G^T @ V[inputs]; then V[inputs] += grad_in. The products run in
+   tiles over every pair, a pair of weight 0 with G = 0 (dense tiles were faster than skipping
+   those pairs one at a time: skip-gram with negative sampling 13% at --combine 8).
    The rows are passed as pointers (rows_of): the inputs' rows of V, the outputs' of U or of
    hs_chunk's copies; the phases assume no row is both an input and an output.
    scratch: grad_in (n_in, d), G (n_in, n_out). */
 static double block_update(float *const *in, int64_t n_in, float *const *out, int64_t n_out,
                            const float *signs, const float *weights, int64_t d, float alpha,
                            float *grad_in, float *G) {
+    scores_of_block(in, n_in, out, n_out, d, G);
     double cost = 0.0;
     for (int64_t a = 0; a < n_in; a++) {
         const float *w = weights ? weights + a * n_out : NULL;
         float *g = G + a * n_out;
-        scores_of_row(in[a], out, w, n_out, d, g);
         for (int64_t t = 0; t < n_out; t++) {  /* z = +-f: cost -log sigma(z), */
             float weight = w ? w[t] : 1.0f;     /* G = +-alpha (1 - sigma(z)), times the weight */
             if (weight == 0.0f) {
+                g[t] = 0.0f;
                 continue;
             }
             float sign = signs ? signs[t] : t == 0 ? 1.0f : -1.0f, s;
@@ -326,13 +388,13 @@ static double block_update(float *const *in, int64_t n_in, float *const *out, in
             g[t] = weight * sign * alpha * (1.0f - s);
         }
     }
-    for (int64_t a = 0; a < n_in; a++) {  /* grad_in = G @ U[outputs]: (n_in, n_out) @ (n_out, d) */
-        memset(grad_in + a * d, 0, d * sizeof(float));
-        add_rows(grad_in + a * d, out, G + a * n_out, 1, n_out, d);
+    float *grad_rows[n_in + 1];  /* + 1: never an array of size 0 */
+    for (int64_t a = 0; a < n_in; a++) {
+        grad_rows[a] = grad_in + a * d;
+        memset(grad_rows[a], 0, d * sizeof(float));
     }
-    for (int64_t t = 0; t < n_out; t++) {  /* U[outputs] += G^T @ V[inputs] */
-        add_rows(out[t], in, G + t, n_out, n_in, d);
-    }
+    add_block(grad_rows, n_in, out, n_out, G, n_out, 1, d);  /* grad_in = G @ U[outputs] */
+    add_block(out, n_out, in, n_in, G, 1, n_out, d);         /* U[outputs] += G^T @ V[inputs] */
     for (int64_t a = 0; a < n_in; a++) {  /* V[inputs] += grad_in, after U used the old V */
         float *v = in[a];
         for (int64_t k = 0; k < d; k++) {
@@ -929,6 +991,16 @@ static void prefetch_path(const HotNodes *hot, const HSoftmax *p, int32_t c) {
     }
 }
 
+/* Asks the CPU to load word c's code: its path's nodes and signs, and its length. With a
+   large vocabulary these tables do not fit in cache. */
+static void prefetch_code(const HSoftmax *p, int32_t c) {
+    __builtin_prefetch(p->lengths + c, 0, 3);
+    for (int64_t t = 0; t < p->L; t += CACHE_LINE / sizeof(int32_t)) {
+        __builtin_prefetch(p->points + c * p->L + t, 0, 3);
+        __builtin_prefetch(p->signs + c * p->L + t, 0, 3);
+    }
+}
+
 /* Hierarchical softmax over a prepared chunk, V and U trained in place. Skip-gram: each window's
    context rows walk the centre's path together (path_window_update's block); CBOW: the window's
    h walks it (cbow_step). With hot, the busiest nodes are trained in copies of the chunk's own
@@ -962,6 +1034,9 @@ int64_t hs_chunk(const HSoftmax *p, const int32_t *sen, int64_t n, uint64_t *sta
         for (int64_t i = start; i < end; i++) {
             int64_t lo, hi;
             dynamic_window(start, end, i, window, &rng, &lo, &hi);
+            if (i + 2 < end) {  /* the centre after next: which nodes its path takes, so */
+                prefetch_code(p, sen[i + 2]);  /* that prefetch_path does not wait for them */
+            }
             if (i + 1 < end) {  /* the next centre's path (the copies are in cache already) */
                 prefetch_path(&hot, p, sen[i + 1]);
                 prefetch_added_row(p->V, p->ld, d, sen, i + 1, end, window);
