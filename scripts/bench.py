@@ -45,8 +45,9 @@ PWORD2VEC_SRC=path/to/a/clone/of/pWord2Vec`, which builds pWord2Vec with MKL and
     python scripts/bench.py --epochs 1 --short-lines --combine 1,8 --pword2vec PATH --fma
 
 (8 is the default --combine). --fma adds the fraction of this CPU's FMA bound w2v reaches: the
-kernel's loops run on rows held in L1 cache (FMA_LOOPS, compiled as the kernels are) give the
-FLOP rate, and FLOPs per corpus token are estimated from the settings (flops_per_token).
+kernel's own block update run on rows held in L1 cache (FMA_LOOPS, which includes kernels.c and
+is compiled as the kernels are) gives the FLOP rate, and FLOPs per corpus token are estimated from
+the settings (flops_per_token).
 
 pWord2Vec (github.com/IntelLabs/pWord2Vec) trains skip-gram with negative sampling only, reads a
 plain text file (a compressed corpus is decompressed to a temporary file that every tool then
@@ -65,6 +66,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -358,8 +360,6 @@ def count_tokens(path):
 
 def mpiexec():
     """The mpiexec beside this Python (MPICH's wheel, the [mpi] extra), else the one on PATH."""
-    import shutil
-
     found = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shutil.which("mpiexec")
     if found is None:
         sys.exit("bench.py: --mpi needs mpiexec: pip install -e '.[mpi]'")
@@ -550,39 +550,31 @@ def memory(args, corpus):
 FMA_LOOPS = r"""
 #define _POSIX_C_SOURCE 200112L
 #include <stdio.h>
-#include <stdlib.h>
 #include <time.h>
+#include "kernels.c"  /* copied beside this file */
 
-/* w2v's block update on rows that stay in L1 cache, in its three phases: scores (a dot product,
-   2d FLOPs a pair), the inputs' gradients (2d) and the outputs' updates (2d). With no cache
-   misses, no sigmoid and no random numbers this is the ceiling of the kernel's loops on this CPU. */
+/* kernels.c's own block update (block_update: scores, sigmoid, the inputs' gradients and the
+   outputs' updates) on a block of R inputs and T outputs whose rows stay in L1 cache. With no
+   cache misses and no random numbers this is the ceiling of the kernel's loops on this CPU; its
+   FLOPs are counted as 6d a pair (2d for each of the three products; the sigmoid's are not). */
 int main(int argc, char **argv) {
     int d = atoi(argv[1]), R = 16, T = 13;
     long reps = atol(argv[2]);
+    init_tables();
     float *V = aligned_alloc(64, 64 * ((R * d * 4 + 63) / 64)), *U = aligned_alloc(64, 64 * ((T * d * 4 + 63) / 64));
-    float *grad = aligned_alloc(64, 64 * ((R * d * 4 + 63) / 64)), G[16 * 13];
-    for (int i = 0; i < R * d; i++) { V[i] = (float)(i % 7) * 1e-3f; grad[i] = 0.0f; }
+    float *grad = aligned_alloc(64, 64 * ((R * d * 4 + 63) / 64)), G[16 * 13], *in[16], *out[13];
+    for (int i = 0; i < R * d; i++) { V[i] = (float)(i % 7) * 1e-3f; }
     for (int i = 0; i < T * d; i++) { U[i] = (float)(i % 5) * 1e-3f; }
+    for (int a = 0; a < R; a++) { in[a] = V + a * d; }
+    for (int t = 0; t < T; t++) { out[t] = U + t * d; }
     struct timespec t0, t1;
+    double check = 0.0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (long r = 0; r < reps; r++) {
-        for (int a = 0; a < R; a++) {
-            for (int t = 0; t < T; t++) {
-                float f = 0.0f;
-                for (int k = 0; k < d; k++) f += V[a * d + k] * U[t * d + k];
-                G[a * T + t] = 1e-6f / (1.0f + f * f);
-            }
-        }
-        for (int a = 0; a < R; a++)
-            for (int t = 0; t < T; t++)
-                for (int k = 0; k < d; k++) grad[a * d + k] += G[a * T + t] * U[t * d + k];
-        for (int t = 0; t < T; t++)
-            for (int a = 0; a < R; a++)
-                for (int k = 0; k < d; k++) U[t * d + k] -= G[a * T + t] * V[a * d + k];
+        check += block_update(in, R, out, T, NULL, NULL, d, 1e-6f, grad, G);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    double seconds = (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec), check = 0.0;
-    for (int i = 0; i < R * d; i++) check += grad[i];
+    double seconds = (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec);
     printf("%.6f %.9g\n", 6.0 * d * R * T * reps / seconds / 1e9, check);
     return 0;
 }
@@ -590,8 +582,9 @@ int main(int argc, char **argv) {
 
 
 def fma_gflops(d, seconds=2.0):
-    """GFLOP/s of one core running FMA_LOOPS, compiled as w2v's kernels are (w2v/native.py's
-    compiler and flags): the best of 5 runs of about `seconds` / 5 each."""
+    """GFLOP/s of one core running FMA_LOOPS, which includes w2v/kernels.c and is compiled as the
+    kernels are (w2v/native.py's compiler and flags): the best of 5 runs of about `seconds` / 5
+    each."""
     from w2v import native
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -599,7 +592,8 @@ def fma_gflops(d, seconds=2.0):
         with open(src, "w") as f:
             f.write(FMA_LOOPS)
         flags = [f for f in native.FLAGS if f not in ("-shared", "-fPIC", "-std=c99")] + native.NATIVE_FLAGS
-        subprocess.run([*native.compiler(), *flags, "-std=c11", "-o", exe, src], check=True)
+        shutil.copy(native.SOURCE, os.path.join(tmp, "kernels.c"))
+        subprocess.run([*native.compiler(), *flags, "-std=c11", "-o", exe, src, "-lm"], check=True)
         reps = 1000
         while True:  # size the run to about seconds / 5
             start = time.perf_counter()

@@ -137,3 +137,37 @@ def test_flops_per_token_falls_with_combining_to_the_positive_pairs():
 
 def test_the_fma_loops_compile_and_report_a_rate():
     assert 0 < bench_module().fma_gflops(16, seconds=0.05) < 10_000
+
+
+KERNEL_AB = BENCH.parent / "kernel_ab.py"
+KERNELS = BENCH.parent.parent / "w2v" / "kernels.c"
+
+
+def _kernel_ab(tmp_path, b, *extra):
+    planted_corpus(tmp_path / "c.txt", sentences=3000)
+    return subprocess.run([sys.executable, str(KERNEL_AB), str(KERNELS), str(b), "--corpus",
+                           str(tmp_path / "c.txt"), "--chunks", "2", "--repeats", "2", *extra],
+                          capture_output=True, text=True, timeout=600)
+
+
+def _largest_differences(stdout):
+    return [float(line.rsplit(":", 1)[1]) for line in stdout.splitlines() if "largest |A - B|" in line]
+
+
+def test_kernel_ab_trains_the_same_chunks_on_both_libraries(tmp_path):
+    same = _kernel_ab(tmp_path, KERNELS, "--loss", "hs")
+    assert same.returncode == 0, same.stderr
+    assert "B/A time: median" in same.stdout
+    assert _largest_differences(same.stdout) == [0.0, 0.0]  # one file twice: the same bytes
+    # a kernel whose arithmetic differs (sigma clamped at +-4, not +-16) gives other vectors, so
+    # each library really trained its own run
+    changed = tmp_path / "changed.c"
+    changed.write_text(KERNELS.read_text().replace("#define TABLE_MAX 16.0f", "#define TABLE_MAX 4.0f"))
+    other = _kernel_ab(tmp_path, changed, "--loss", "hs")
+    assert other.returncode == 0, other.stderr
+    assert min(_largest_differences(other.stdout)) > 0
+
+
+def test_kernel_ab_bad_input_is_one_line(tmp_path):
+    proc = _kernel_ab(tmp_path, tmp_path / "missing.c")
+    assert "missing.c: no such file" in assert_one_line_error(proc)

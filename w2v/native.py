@@ -156,8 +156,9 @@ def read_interface(source):
 class Library:
     """The compiled kernels: library.call(name, **arrays_and_settings)."""
 
-    def __init__(self, path):
-        with open(SOURCE, encoding="utf-8") as f:
+    def __init__(self, path, source=SOURCE):
+        """The library at path, built from kernels.c (or another version of it, `source`)."""
+        with open(source, encoding="utf-8") as f:
             self.functions, fields = read_interface(f.read())
         self.structs = {name: type(name, (ctypes.Structure,), {"_fields_": [
             (p.name, ctypes.c_void_p if p.array else _TYPES[p.type][1]) for p in params]})
@@ -260,6 +261,15 @@ def backend(log=None):
     return _BACKEND
 
 
+def use(library):
+    """Send every kernel call to `library` from now on (scripts/kernel_ab.py compares two builds
+    of kernels.c); returns the one it replaces, None if none was loaded yet."""
+    global _BACKEND
+    with _LOCK:
+        previous, _BACKEND = _BACKEND, library
+    return previous
+
+
 def describe():
     """Which kernels run: for the run's JSON sidecar."""
     return f"compiled library {backend().path}"
@@ -319,9 +329,10 @@ def _cpu_identity():
         return platform.processor()
 
 
-def build(path):
-    """Compile kernels.c into a library at path: under a temporary name, then renamed, so no
-    process ever loads a half-written library. W2VError if there is no compiler or it fails."""
+def build(path, source=SOURCE):
+    """Compile kernels.c (or another version of it, `source`) into a library at path: under a
+    temporary name, then renamed, so no process ever loads a half-written library. W2VError if
+    there is no compiler or it fails."""
     folder = os.path.dirname(path)
     try:
         os.makedirs(folder, exist_ok=True)
@@ -331,7 +342,7 @@ def build(path):
     os.close(fd)
     try:
         for flags in (FLAGS + NATIVE_FLAGS, FLAGS):
-            command = [*compiler(), *flags, "-o", partial, SOURCE, "-lm"]
+            command = [*compiler(), *flags, "-o", partial, source, "-lm"]
             try:
                 proc = subprocess.run(command, capture_output=True, text=True, timeout=600)
             except (OSError, subprocess.TimeoutExpired):
