@@ -151,7 +151,8 @@ def _kernel_ab(tmp_path, b, *extra):
 
 
 def _largest_differences(stdout):
-    return [float(line.rsplit(":", 1)[1]) for line in stdout.splitlines() if "largest |A - B|" in line]
+    return [float(line.rsplit(":", 1)[1]) for line in stdout.splitlines()
+            if "largest |A - B|" in line]
 
 
 def test_kernel_ab_trains_the_same_chunks_on_both_libraries(tmp_path):
@@ -162,7 +163,8 @@ def test_kernel_ab_trains_the_same_chunks_on_both_libraries(tmp_path):
     # a kernel whose arithmetic differs (sigma clamped at +-4, not +-16) gives other vectors, so
     # each library really trained its own run
     changed = tmp_path / "changed.c"
-    changed.write_text(KERNELS.read_text().replace("#define TABLE_MAX 16.0f", "#define TABLE_MAX 4.0f"))
+    changed.write_text(KERNELS.read_text().replace("#define TABLE_MAX 16.0f",
+                                                   "#define TABLE_MAX 4.0f"))
     other = _kernel_ab(tmp_path, changed, "--loss", "hs")
     assert other.returncode == 0, other.stderr
     assert min(_largest_differences(other.stdout)) > 0
