@@ -636,8 +636,8 @@ def print_fma_bound(args, rows, corpus):
 
     gflops = fma_gflops(args.dim)
     kept = kept_fraction(corpus, args.min_count, args.sample)
-    print(f"\nFMA bound: the kernel's loops on cached rows run {gflops:.1f} GFLOP/s on one core here; "
-          f"training keeps {kept:.3f} of the corpus tokens (vocabulary and subsampling)")
+    print(f"\nFMA bound: the kernel's block update on cached rows runs {gflops:.1f} GFLOP/s on one "
+          f"core here; training keeps {kept:.3f} of the corpus tokens (vocabulary and subsampling)")
     out = []
     for name in (n for n in rows[0] if n.startswith("w2v")):
         c = DEFAULT_COMBINE if name == "w2v" else int(name.split("=")[1])

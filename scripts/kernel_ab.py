@@ -45,22 +45,33 @@ def main(argv=None):
     parser.add_argument("--corpus", default=DEFAULT_CORPUS)
     parser.add_argument("--model", default="skipgram", choices=("skipgram", "cbow"))
     parser.add_argument("--loss", default="neg", choices=("neg", "hs", "softmax"))
-    parser.add_argument("--chunks", type=int, default=4, help="chunks trained per timed run")
-    parser.add_argument("--repeats", type=int, default=40, help="timed runs of each library")
+    parser.add_argument("--chunks", type=at_least_1, default=4, help="chunks trained per timed run")
+    parser.add_argument("--repeats", type=at_least_1, default=40,
+                        help="timed runs of each library")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     try:
-        for path in (args.a, args.b, args.corpus):
+        for path in (args.a, args.b):
             if not os.path.isfile(path):
                 raise W2VError(f"{path}: no such file")
         config, chunks, start, step = record(args)
         with tempfile.TemporaryDirectory() as folder:
             libraries = {name: build(source, os.path.join(folder, f"{name}.so"))
                          for name, source in (("A", args.a), ("B", args.b))}
+            if libraries["A"].functions.keys() != libraries["B"].functions.keys():
+                differ = sorted(libraries["A"].functions.keys() ^ libraries["B"].functions.keys())
+                raise W2VError(f"{args.a} and {args.b} declare different kernels ({differ[0]})")
             times, final = race(libraries, chunks, start, step, args.repeats)
     except W2VError as e:
         sys.exit(f"kernel_ab: {e}")
-    report(times, final, sum(len(sen) for sen, _, _ in chunks), args)
+    report(times, final, chunks, args)
+
+
+def at_least_1(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def record(args):
@@ -73,9 +84,10 @@ def record(args):
             made["config"], made["step"] = config, step
 
             def recorded(sen, V, U, alpha, state):
-                if not start:
-                    start["V"], start["U"] = V.copy(), U.copy()
-                chunks.append((sen.copy(), alpha, state))
+                if alpha > 0:  # not train's warm-up call, which trains nothing
+                    if not start:
+                        start["V"], start["U"] = V.copy(), U.copy()
+                    chunks.append((sen.copy(), alpha, state))
                 return step(sen, V, U, alpha, state)
             return recorded
         return make_recording
@@ -100,8 +112,11 @@ def record(args):
 
 def build(source, path):
     """kernels.c's file `source` compiled to `path` with w2v's own flags, loaded."""
-    native.build(path, source)
-    return native.Library(path, source)
+    try:
+        native.build(path, source)
+        return native.Library(path, source)
+    except (W2VError, OSError, ValueError) as e:  # a compiler error, a kernel missing, a bad comment
+        raise W2VError(f"{source}: {e}") from None
 
 
 def race(libraries, chunks, start, step, repeats):
@@ -124,8 +139,10 @@ def race(libraries, chunks, start, step, repeats):
     return times, final
 
 
-def report(times, final, ids, args):
-    print(f"{args.model} with {args.loss}: {args.chunks} chunks ({ids:,} training ids) of "
+def report(times, final, chunks, args):
+    ids = sum(len(sen) for sen, _, _ in chunks)
+    fewer = f" (all the corpus has; --chunks {args.chunks})" if len(chunks) < args.chunks else ""
+    print(f"{args.model} with {args.loss}: {len(chunks)} chunks{fewer} ({ids:,} training ids) of "
           f"{os.path.basename(args.corpus)}, {args.repeats} alternating runs of each library")
     for name, source in (("A", args.a), ("B", args.b)):
         median = statistics.median(times[name])

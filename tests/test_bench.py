@@ -173,3 +173,19 @@ def test_kernel_ab_trains_the_same_chunks_on_both_libraries(tmp_path):
 def test_kernel_ab_bad_input_is_one_line(tmp_path):
     proc = _kernel_ab(tmp_path, tmp_path / "missing.c")
     assert "missing.c: no such file" in assert_one_line_error(proc)
+    renamed = tmp_path / "renamed.c"  # builds, but lacks a kernel the step calls
+    renamed.write_text(KERNELS.read_text().replace("int64_t hs_chunk(", "int64_t hs_chunk_2("))
+    proc = _kernel_ab(tmp_path, renamed, "--loss", "hs")
+    assert "declare different kernels (hs_chunk)" in assert_one_line_error(proc)
+    broken = tmp_path / "broken.c"
+    broken.write_text(KERNELS.read_text().replace("int64_t init_tables(void) {",
+                                                  "int64_t init_tables(void) { int x = ;"))
+    proc = _kernel_ab(tmp_path, broken)
+    assert "broken.c: w2v could not compile" in assert_one_line_error(proc)
+    assert "error: expected expression" in proc.stderr
+
+
+def test_kernel_ab_says_when_the_corpus_has_fewer_chunks_than_asked(tmp_path):
+    proc = _kernel_ab(tmp_path, KERNELS, "--chunks", "50")
+    assert proc.returncode == 0, proc.stderr
+    assert "(all the corpus has; --chunks 50)" in proc.stdout

@@ -16,7 +16,7 @@ from w2v.sampler import NegativeSampler
 W, d, WINDOW = 20, 8, 3
 
 
-def _matrices(rng):
+def _matrices(rng, d=d):
     V = rng.normal(0, 0.5, (W, d)).astype(np.float32)
     U = rng.normal(0, 0.5, (W, d)).astype(np.float32)
     return V, U
@@ -40,9 +40,10 @@ def _settings(V, alpha, K):
                 window=WINDOW, K=K, shared=1, alpha=alpha)
 
 
-@pytest.mark.parametrize("C", [1, 3, 16, 64])  # 64: a window mask's every bit
-def test_combined_block_is_one_step_of_the_reference(rng, kernels, C):
-    V, U = _matrices(rng)
+@pytest.mark.parametrize("C, d", [(1, 8), (3, 8), (16, 8), (64, 8),  # 64: a mask's every bit
+                                  (3, 3), (16, 17)])  # the tiles' vector loops' leftovers
+def test_combined_block_is_one_step_of_the_reference(rng, kernels, C, d):
+    V, U = _matrices(rng, d)
     sentence, first, radii, negatives = _block(rng, C)
     centres = np.arange(first, first + C)
     V64, U64 = V.astype(np.float64), U.astype(np.float64)

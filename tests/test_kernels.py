@@ -44,8 +44,9 @@ def _reference_step(V, U, inputs, output, negatives, alpha):
                                     # block updates the same row of U as its two outputs
     ([4], [0, 1]),
 ])
-def test_window_update_is_one_step_of_the_reference_loss(rng, kernels, inputs, targets):
-    V, U = _matrices(rng)
+@pytest.mark.parametrize("d", [8, 3, 17])  # the tiles' vector loops and their leftovers
+def test_window_update_is_one_step_of_the_reference_loss(rng, kernels, inputs, targets, d):
+    V, U = _matrices(rng, d=d)
     inputs, targets = np.array(inputs, np.int32), np.array(targets, np.int32)
     cost_ref, V_ref, U_ref = _reference_step(V, U, inputs, targets[0], targets[1:], 0.1)
     cost = kernels.call("window_update", V=V, U=U, **_settings(V, 0.1), inputs=inputs,
@@ -345,3 +346,13 @@ def test_training_without_a_c_compiler_says_what_to_install(tmp_path):
     line = assert_one_line_error(proc, 1)
     assert line.endswith(native.NO_COMPILER)
     assert not (tmp_path / "v.bin").exists()
+
+
+def test_a_compile_error_names_the_first_error_not_the_caret_line(tmp_path):
+    broken = tmp_path / "kernels.c"
+    broken.write_text(open(native.SOURCE).read().replace("int64_t init_tables(void) {",
+                                                         "int64_t init_tables(void) { int x = ;"))
+    with pytest.raises(W2VError, match="error: expected expression") as caught:
+        native.build(str(tmp_path / "k.so"), str(broken))
+    assert "^" not in str(caught.value)
+    assert not (tmp_path / "k.so").exists()

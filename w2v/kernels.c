@@ -86,7 +86,8 @@ static inline void dynamic_window(int64_t start, int64_t end, int64_t i, int64_t
 #define TABLE_SIZE 8192
 
 /* Grid point i, x_i = -TABLE_MAX + i h: both functions' values there and their steps to grid
-   point i + 1, side by side, so that a score reads one cache line of the table, not two. */
+   point i + 1, side by side, so that a score reads one 16-byte entry, not four values from two
+   tables. */
 typedef struct {
     float sigma, sigma_step;
     float cost, cost_step;
@@ -353,7 +354,9 @@ static void add_block(float *const *dst, int64_t n_dst, float *const *src, int64
 
 /* The block every skip-gram kernel trains: n_in input rows of V (in[a], v_{inputs[a]}) against
    n_out output rows of U (out[t], u_{outputs[t]}), pair (a, t) counted weights[a * n_out + t]
-   times (0: not in the block), with label 1 when signs[t] is +1 and label 0 when it is -1.
+   times (0: not in the block, G = 0; a row that is not finite still spreads NaN through such a
+   pair, where the cost is NaN already and the run stops as diverged), with label 1 when signs[t]
+   is +1 and label 0 when it is -1.
    Its cost is
        sum over a, t of  weights[a, t] * -log sigma(signs[t] * v_{inputs[a]} . u_{outputs[t]}),
    and this is one SGD step of it: all scores from the current V and U, then U's rows updated,

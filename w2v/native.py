@@ -350,9 +350,10 @@ def build(path, source=SOURCE):
             if proc.returncode == 0:
                 break
         else:
-            lines = [line for line in proc.stderr.splitlines() if line.strip()]
-            raise W2VError(f"w2v could not compile its training kernels with {command[0]}: "
-                           f"{lines[-1] if lines else f'exit status {proc.returncode}'}")
+            lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
+            errors = [line for line in lines if "error:" in line]  # gcc's and clang's first one
+            said = errors[0] if errors else lines[-1] if lines else f"exit status {proc.returncode}"
+            raise W2VError(f"w2v could not compile its training kernels with {command[0]}: {said}")
         os.chmod(partial, 0o755)
         os.replace(partial, path)
     finally:
