@@ -54,7 +54,7 @@ def main(argv=None):
         for path in (args.a, args.b):
             if not os.path.isfile(path):
                 raise W2VError(f"{path}: no such file")
-        config, chunks, start, step = record(args)
+        chunks, start, step = record(args)
         with tempfile.TemporaryDirectory() as folder:
             libraries = {name: build(source, os.path.join(folder, f"{name}.so"))
                          for name, source in (("A", args.a), ("B", args.b))}
@@ -75,13 +75,12 @@ def at_least_1(text):
 
 
 def record(args):
-    """Train the corpus's first chunks once: (config, [(ids, alpha, state)], (V, U), step)."""
+    """Train the corpus's first chunks once: ([(ids, alpha, state)], (V, U) before them, step)."""
     made, chunks, start = {}, [], {}
 
     def recording(make):
         def make_recording(config, vocab):
-            step = make(config, vocab)
-            made["config"], made["step"] = config, step
+            step = made["step"] = make(config, vocab)
 
             def recorded(sen, V, U, alpha, state):
                 if alpha > 0:  # not train's warm-up call, which trains nothing
@@ -107,7 +106,7 @@ def record(args):
         steps.STEPS[key] = original
     if not chunks:
         raise W2VError(f"{args.corpus}: training ran no chunk")
-    return made["config"], chunks, (start["V"], start["U"]), made["step"]
+    return chunks, (start["V"], start["U"]), made["step"]
 
 
 def build(source, path):

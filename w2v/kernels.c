@@ -368,7 +368,7 @@ static void add_block(float *const *dst, int64_t n_dst, float *const *src, int64
    then G = weights * signs * alpha (1 - sigma); the inputs' steps grad_in = G @ U[outputs]; the
    outputs' steps U[outputs] += G^T @ V[inputs]; then V[inputs] += grad_in. The products run in
    tiles over every pair, a pair of weight 0 with G = 0 (dense tiles were faster than skipping
-   those pairs one at a time: skip-gram with negative sampling 13% at --combine 8).
+   those pairs one at a time: skip-gram with negative sampling 10% at --combine 8).
    The rows are passed as pointers (rows_of): the inputs' rows of V, the outputs' of U or of
    hs_chunk's copies; the phases assume no row is both an input and an output.
    scratch: grad_in (n_in, d), G (n_in, n_out). */
